@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from kabinet.core import views as core_views
+
+admin.site.site_header = "Кабинет — бэк-офис"
+admin.site.site_title = "Кабинет"
+admin.site.index_title = "Управление"
+
+urlpatterns = [
+    path("", include("kabinet.core.urls")),
+    path("geo/", include("kabinet.geo.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.KABINET_OUTBOX:
+    # The development outbox is routed only while it is the delivery gateway (SPEC §4).
+    urlpatterns.append(path("dev/", include("kabinet.notifications.outbox_urls")))
+
+handler403 = core_views.permission_denied
+handler404 = core_views.page_not_found
+handler500 = core_views.server_error
