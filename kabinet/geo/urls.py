@@ -1,2 +1,5 @@
+from django.urls import path
 
-urlpatterns: list = []
+from kabinet.geo import views
+
+urlpatterns = [path("cities.json", views.cities_json, name="geo-cities")]
