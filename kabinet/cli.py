@@ -128,7 +128,7 @@ def demo(argv: list[str]) -> int:
     _setup_django()
     from django.core.management import call_command
 
-    from kabinet.core.demo import load_demo_data
+    from kabinet.core.demo_loader import load_demo_data
 
     print("Подготовка базы данных…", flush=True)
     call_command("migrate", interactive=False, verbosity=0)
@@ -148,7 +148,7 @@ def demo(argv: list[str]) -> int:
     print(flush=True)
     return _run_children(
         [
-            _granian_command(args.host, args.port, workers=1, threads=8),
+            _granian_command(args.host, args.port, workers=1, threads=4),
             [sys.executable, "-m", "kabinet.cli", "worker"],
         ]
     )
