@@ -45,7 +45,7 @@ def _kabinet(tmp_path, *args, **popen):
         and not key.startswith("KABINET_")
     }
     env["KABINET_VAR_DIR"] = str(tmp_path / "var")
-    return subprocess.Popen(  # noqa: S603
+    return subprocess.Popen(
         [sys.executable, "-m", "kabinet.cli", "demo", *args],
         cwd=tmp_path,
         env=env,
@@ -63,14 +63,14 @@ def test_demo_starts_serves_stops_on_ctrl_c_and_is_idempotent(tmp_path):
         deadline = time.monotonic() + 120
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:  # noqa: S310
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
                     assert r.status == 200
                     break
             except OSError:
                 assert demo.poll() is None, demo.stdout.read()
                 assert time.monotonic() < deadline, "the demo did not come up in 120 s"
                 time.sleep(0.5)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
             assert "Личный кабинет" in r.read().decode()
         demo.send_signal(signal.SIGINT)
         output, _ = demo.communicate(timeout=20)
