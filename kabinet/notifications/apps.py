@@ -1,4 +1,7 @@
+from collections.abc import Callable
+
 from django.apps import AppConfig
+from django.db import DatabaseError
 from django.utils.translation import gettext_lazy as _
 
 
@@ -6,3 +9,32 @@ class NotificationsConfig(AppConfig):
     name = "kabinet.notifications"
     label = "notifications"
     verbose_name = _("Уведомления")
+
+    def ready(self) -> None:
+        from kabinet.core.metrics import register_gauge
+        from kabinet.notifications import selectors
+
+        register_gauge(
+            "kabinet_notification_messages",
+            "Notification messages by delivery status",
+            "status",
+            _tolerant(selectors.messages_by_status),
+        )
+        register_gauge(
+            "kabinet_job_queue",
+            "Background jobs waiting, running or failed, by status",
+            "status",
+            _tolerant(selectors.jobs_by_status),
+        )
+
+
+def _tolerant(read: Callable[[], dict[str, float]]) -> Callable[[], dict[str, float]]:
+    """A scrape must not fail because the database is down or not migrated yet."""
+
+    def safe_read() -> dict[str, float]:
+        try:
+            return read()
+        except DatabaseError:
+            return {}
+
+    return safe_read

@@ -1,5 +1,10 @@
+"""Development outbox routes, included under `dev/` only while KABINET_OUTBOX is on."""
+
 from django.urls import path
 
-from kabinet.core.views import home
+from kabinet.notifications import views
 
-urlpatterns = [path("outbox/", home, name="outbox")]  # replaced by the notifications app
+urlpatterns = [
+    path("outbox/", views.outbox_page, name="outbox"),
+    path("outbox.json", views.outbox_json, name="outbox-json"),
+]
