@@ -23,8 +23,12 @@ def test_home_page_in_russian_and_switch_to_english(page):
 def test_outbox_shows_a_message_in_russian(page):
     from kabinet.notifications.services import notify
 
-    notify(channel="sms", to="+79161234567", template="otp_code",
-           context={"code": "4321", "purpose": "registration"})
+    notify(
+        channel="sms",
+        to="+79161234567",
+        template="otp_code",
+        context={"code": "4321", "purpose": "registration"},
+    )
     page.goto(page.base_url + "/dev/outbox/")
     assert page.locator("html").get_attribute("lang") == "ru"
     assert page.get_by_text("4321").first.is_visible()
