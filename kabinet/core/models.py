@@ -35,3 +35,29 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a write made with an idempotency key (ARCHITECTURE).
+
+    Written in the same transaction as the write's effects, so a retry either finds the
+    whole effect and its response, or nothing. `scope` names who chose the key (a till:
+    "pos:<terminal id>"), so two clients can never collide on a key.
+    """
+
+    scope = models.CharField(_("область"), max_length=64)
+    key = models.CharField(_("ключ"), max_length=128)
+    request_hash = models.CharField(_("хеш запроса"), max_length=64)
+    response_status = models.PositiveSmallIntegerField(_("код ответа"))
+    response_body = models.JSONField(_("ответ"), default=dict)
+    created_at = models.DateTimeField(_("время"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("ключ идемпотентности")
+        verbose_name_plural = _("ключи идемпотентности")
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="core_idempotency_scope_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"
