@@ -189,11 +189,18 @@ def production_problem(environ: os._Environ[str] | dict[str, str]) -> str | None
 
 
 def worker(argv: list[str]) -> int:
-    """The background job worker (notification delivery and other jobs)."""
+    """The background job worker (notification delivery and other jobs) and the periodic
+    jobs' scheduler (kabinet.core.periodic)."""
     _setup_django()
     from django.core.management import call_command
 
-    call_command("db_worker", *argv)
+    from kabinet.core import periodic
+
+    stop = periodic.start_scheduler()
+    try:
+        call_command("db_worker", *argv)
+    finally:
+        stop.set()
     return 0
 
 

@@ -1,4 +1,5 @@
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.apps import AppConfig
 from django.db import DatabaseError
@@ -11,8 +12,13 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Уведомления")
 
     def ready(self) -> None:
+        from kabinet.core import periodic
         from kabinet.core.metrics import register_gauge
-        from kabinet.notifications import selectors
+        from kabinet.notifications import selectors, tasks
+
+        periodic.register(
+            "notifications.sweep_stalled", every=timedelta(minutes=1), run=tasks.sweep_stalled
+        )
 
         register_gauge(
             "kabinet_notification_messages",

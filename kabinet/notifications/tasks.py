@@ -129,3 +129,26 @@ def _record_failure(message_id: int, error: str) -> str:
 
 def _enqueue_at(message_id: int, when: datetime) -> None:
     deliver.using(run_after=when).enqueue(message_id)
+
+
+# A queued message whose attempt is this overdue has lost its job (the job row was claimed
+# by a worker that died); one generous enough not to race a busy but healthy queue.
+QUEUED_GRACE = timedelta(minutes=15)
+
+
+def sweep_stalled(*, now: datetime | None = None) -> int:
+    """Re-enqueue messages whose delivery job died with its worker (periodic, idempotent).
+
+    A message stuck in "sending" past its lease, or queued long past its attempt time, gets a
+    new job; `_claim` makes sure only one job sends even if the old one is still alive.
+    """
+    now = now or timezone.now()
+    stalled = Message.objects.filter(
+        Q(status=Status.SENDING, next_attempt_at__lt=now)
+        | Q(status=Status.QUEUED, next_attempt_at__lt=now - QUEUED_GRACE)
+    ).values_list("pk", flat=True)[:500]
+    count = 0
+    for message_id in stalled:
+        deliver.enqueue(message_id)
+        count += 1
+    return count

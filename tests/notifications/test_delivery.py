@@ -195,6 +195,36 @@ def test_a_message_left_sending_by_a_dead_worker_is_taken_over_after_its_lease(f
     assert (message.status, message.attempts) == (Status.SENT, 2)
 
 
+def test_the_periodic_sweep_gives_a_dead_workers_message_a_new_job(flaky):
+    """The worker died holding the job row: nothing would ever run it again but the sweep."""
+    message = otp_sms()
+    DBTaskResult.objects.all().delete()  # the job went down with its worker
+    Message.objects.filter(pk=message.pk).update(
+        status=Status.SENDING, attempts=1, next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
+
+    assert tasks.sweep_stalled() == 1
+    assert run_pending_jobs() == 1
+
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (Status.SENT, 2)
+    assert tasks.sweep_stalled() == 0
+
+
+def test_the_sweep_leaves_healthy_messages_alone(flaky):
+    otp_sms()  # queued now, its job waiting
+    failed = otp_sms("+79161234568")
+    Message.objects.filter(pk=failed.pk).update(status=Status.FAILED, next_attempt_at=None)
+
+    assert tasks.sweep_stalled() == 0
+
+
+def test_the_sweep_is_registered_as_a_periodic_job():
+    from kabinet.core import periodic
+
+    assert "notifications.sweep_stalled" in periodic.registered()
+
+
 def test_retry_delays_grow_exponentially_up_to_a_cap():
     assert [retry_delay(n).total_seconds() for n in range(1, 9)] == [
         30,
