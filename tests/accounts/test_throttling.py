@@ -1,7 +1,6 @@
 """Failed logins are limited per account and per client address (SPEC L-AUTH-4)."""
 
 import pytest
-from django.core.cache import cache
 
 from kabinet.accounts import throttling
 from kabinet.accounts.throttling import (
