@@ -24,3 +24,22 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _shipped_geography(request):
+    """Give transactional tests the geography a data migration ships.
+
+    A transactional test ends by flushing every table, which also removes the regions and
+    cities that migration 0002 of `geo` loaded; the next transactional test (a browser test,
+    a race) would find none. Reloading takes a fraction of a second and only happens then.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        return
+    request.getfixturevalue("transactional_db")
+    from kabinet.geo.loader import sync_geography
+    from kabinet.geo.models import City, Region
+
+    if not Region.objects.exists():
+        sync_geography(Region, City)

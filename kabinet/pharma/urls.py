@@ -1,1 +1,32 @@
-urlpatterns: list = []
+from django.urls import path
+
+from kabinet.pharma import views
+
+app_name = "pharma"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("contacts/", views.contacts, name="contacts"),
+    path("branches/", views.branches, name="branches"),
+    path("become-client/", views.become_client, name="become-client"),
+    path("become-client/sent/", views.lead_sent, name="lead-sent"),
+    path("register/", views.register, name="register"),
+    path("register/sent/", views.register_sent, name="register-sent"),
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("password/forgot/", views.forgot_password, name="password-forgot"),
+    path("password/forgot/sent/", views.password_sent, name="password-sent"),
+    path("password/set/", views.set_password, name="password-set"),
+    path("cabinet/", views.cabinet, name="cabinet"),
+    path("cabinet/catalog/", views.catalog, name="catalog"),
+    path("cabinet/orders/", views.orders, name="orders"),
+    path("cabinet/payments/", views.payments, name="payments"),
+    path("cabinet/users/", views.users, name="users"),
+    path("cabinet/users/invite/", views.invite, name="invite"),
+    path("cabinet/users/<int:pk>/", views.user_access, name="user-access"),
+    path("cabinet/addresses/", views.addresses, name="addresses"),
+    path("cabinet/addresses/new/", views.address_edit, name="address-new"),
+    path("cabinet/addresses/<int:pk>/", views.address_edit, name="address-edit"),
+    path("cabinet/addresses/<int:pk>/delete/", views.address_delete, name="address-delete"),
+    path("backoffice/", views.backoffice_queues, name="backoffice"),
+]

@@ -1,0 +1,51 @@
+"""The one gate of the partner cabinet: who is signed in, which organisation, which authority.
+
+Every cabinet view is wrapped in `partner_required`; it puts the user's `PartnerUser` on
+`request.partner`, and the view passes it to selectors and services, which filter by its
+organisation. Domain errors become 404/403 here, in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+
+from kabinet.core.errors import NotFound, PermissionDenied
+from kabinet.pharma import selectors
+from kabinet.pharma.models import PartnerUser
+
+
+class PartnerRequest(HttpRequest):
+    """A request that passed `partner_required`: the signed-in user's place in an organisation."""
+
+    partner: PartnerUser
+
+
+def partner_required(authority: str | None = None) -> Callable:
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.is_authenticated:
+                login = reverse("pharma:login")
+                return HttpResponseRedirect(f"{login}?{urlencode({'next': request.path})}")
+            partner = selectors.partner_of(request.user)
+            if partner is None:
+                raise DjangoPermissionDenied
+            if authority is not None and not partner.has_authority(authority):
+                raise DjangoPermissionDenied
+            request.partner = partner  # type: ignore[attr-defined]
+            try:
+                return view(request, *args, **kwargs)
+            except NotFound:
+                raise Http404 from None
+            except PermissionDenied:
+                raise DjangoPermissionDenied from None
+
+        return wrapper
+
+    return decorator
