@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    # For its Swagger page's template and static files, served locally (no CDN).
+    "ninja",
 ]
 
 MIDDLEWARE = [

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from kabinet.core import views as core_views
+from kabinet.loyalty.pos_api import api as pos_api
 
 admin.site.site_header = "Кабинет — бэк-офис"
 admin.site.site_title = "Кабинет"
@@ -14,6 +15,7 @@ urlpatterns = [
     path("pharma/", include("kabinet.pharma.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/pos/v1/", pos_api.urls),
 ]
 
 if settings.KABINET_OUTBOX:
