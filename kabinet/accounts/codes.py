@@ -278,8 +278,16 @@ def issue_code(
     language: str = "ru",
     payload: dict[str, Any] | None = None,
     subject_id: int | None = None,
+    decoy: bool = False,
 ) -> Challenge:
-    """Send a new one-time code by SMS; return its challenge (give the client `challenge.id`)."""
+    """Send a new one-time code by SMS; return its challenge (give the client `challenge.id`).
+
+    `decoy=True` answers a request that must not be told apart from a real one (a password
+    reset for an unknown phone, L-AUTH-4): the challenge is made, counted against the same
+    cool-down and limits, and looks the same to the client, but no SMS goes anywhere and
+    nobody knows its code. The caller also gives it no subject, so even a lucky guess of the
+    code confirms nothing.
+    """
     _check_purpose(purpose)
     phone = _phone(phone)
     now = timezone.now()
@@ -289,7 +297,7 @@ def issue_code(
     challenge = Challenge(
         purpose=purpose,
         phone=phone,
-        payload=payload or {},
+        payload={**(payload or {}), "decoy": True} if decoy else payload or {},
         subject_id=subject_id,
         client_ip=_stored_ip(client_ip),
         language=language,
@@ -299,7 +307,8 @@ def issue_code(
     )
     challenge.code_hash = _hash_code(challenge.id, code)
     challenge.save(force_insert=True)
-    _send(challenge, code)
+    if not decoy:
+        _send(challenge, code)
     return challenge
 
 
@@ -323,7 +332,8 @@ def resend(challenge_id: Any, client_ip: str | None) -> Challenge:
     challenge.attempts = 0
     challenge.sends += 1
     challenge.save(update_fields=["code_hash", "sent_at", "expires_at", "attempts", "sends"])
-    _send(challenge, code)
+    if not challenge.payload.get("decoy"):
+        _send(challenge, code)
     return challenge
 
 

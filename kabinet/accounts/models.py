@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 
@@ -13,11 +14,28 @@ class User(AbstractUser):
     """
 
     phone = models.CharField(_("телефон"), max_length=16, unique=True, null=True, blank=True)
+    # "Sign out everywhere" (L-AUTH): every session carries a hash of the password and of
+    # this number, so raising it ends all of the user's sessions without a password change.
+    session_generation = models.PositiveIntegerField(
+        _("поколение сессий"), default=0, editable=False
+    )
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("пользователь")
         verbose_name_plural = _("пользователи")
         swappable = "AUTH_USER_MODEL"
+
+    def _get_session_auth_hash(self, secret=None):
+        if not self.session_generation:
+            # Generation 0 keeps Django's hash, so sessions opened before the field existed
+            # stay valid.
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "kabinet.accounts.User.get_session_auth_hash",
+            f"{self.password}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
 
 class CodePurpose(models.TextChoices):

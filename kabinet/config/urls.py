@@ -11,6 +11,7 @@ admin.site.index_title = "Управление"
 
 urlpatterns = [
     path("", include("kabinet.core.urls")),
+    path("", include("kabinet.loyalty.web.urls")),
     path("geo/", include("kabinet.geo.urls")),
     path("pharma/", include("kabinet.pharma.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

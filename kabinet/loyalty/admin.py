@@ -20,8 +20,11 @@ from kabinet.loyalty.models import (
     Account,
     Card,
     CardBatch,
+    Consent,
+    InboundSms,
     LedgerEntry,
     Level,
+    MemberProfile,
     PersonalOffer,
     PremiumGood,
     ProgramSettings,
@@ -314,3 +317,40 @@ class PurchaseAdmin(ReadOnlyAdmin):
 @admin.register(PurchaseReturn)
 class PurchaseReturnAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "purchase", "amount_kopecks", "taken_back", "given_back")
+
+
+# --- members (L-ACT, L-AUTH): read-only, support looks, the services write -------------------
+
+
+@admin.register(Consent)
+class ConsentAdmin(ReadOnlyAdmin):
+    list_display = ("accepted_at", "account", "kind", "version", "channel", "ip")
+    list_filter = ("kind", "version", "channel")
+    search_fields = ("=account__user__phone",)
+    list_select_related = ("account",)
+
+
+@admin.register(MemberProfile)
+class MemberProfileAdmin(ReadOnlyAdmin):
+    list_display = (
+        "account",
+        "channel",
+        "marketing_email",
+        "marketing_sms",
+        "marketing_voice",
+        "marketing_push",
+        "always_confirm_login",
+    )
+    list_filter = ("channel",)
+    search_fields = ("=account__user__phone",)
+    list_select_related = ("account",)
+
+
+@admin.register(InboundSms)
+class InboundSmsAdmin(ReadOnlyAdmin):
+    """What was texted to 9002 and what the sender was answered (L-ACT-4)."""
+
+    list_display = ("received_at", "sender", "text", "outcome", "code", "source")
+    list_filter = ("outcome", "code", "source")
+    search_fields = ("=sender", "=message_id")
+    date_hierarchy = "received_at"

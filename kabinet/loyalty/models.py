@@ -518,3 +518,153 @@ class PersonalOffer(models.Model):
             valid_to=self.valid_to,
             title=self.title,
         )
+
+
+# --- members: registration, consents, preferences, devices (L-ACT, L-AUTH, L-CAB-6) ----------
+
+
+class ActivationChannel(models.TextChoices):
+    """How a member came to the program: the four activation channels (L-ACT)."""
+
+    WEB = "web", _("сайт")
+    APP = "app", _("приложение")
+    CALL_CENTRE = "call_centre", _("колл-центр")
+    SMS = "sms", _("SMS на 9002")
+
+
+class MemberProfile(models.Model):
+    """A member's settings beside the account: marketing channels and sign-in security.
+
+    Marketing goes only where the member allowed it (L-CAB-6); security messages (codes,
+    password changes) always go, whatever is set here.
+    """
+
+    account = models.OneToOneField(
+        Account, verbose_name=_("счёт"), on_delete=models.CASCADE, related_name="profile"
+    )
+    channel = models.CharField(
+        _("канал регистрации"),
+        max_length=16,
+        choices=ActivationChannel.choices,
+        default=ActivationChannel.WEB,
+    )
+    marketing_email = models.BooleanField(_("реклама по e-mail"), default=False)
+    marketing_sms = models.BooleanField(_("реклама по SMS"), default=False)
+    marketing_voice = models.BooleanField(_("реклама автоматическим звонком"), default=False)
+    marketing_push = models.BooleanField(_("реклама push-уведомлениями"), default=False)
+    # L-AUTH-2: "the member can also turn that on permanently".
+    always_confirm_login = models.BooleanField(_("всегда подтверждать вход по SMS"), default=False)
+
+    class Meta:
+        verbose_name = _("настройки участника")
+        verbose_name_plural = _("настройки участников")
+
+    def __str__(self) -> str:
+        return str(self.account)
+
+
+class ConsentKind(models.TextChoices):
+    PERSONAL_DATA = "personal_data", _("обработка персональных данных")
+    RULES = "rules", _("правила программы")
+
+
+class Consent(models.Model):
+    """A consent the member gave, with the version of the text and when (L-ACT-1).
+
+    Append-only: a new version of a text is accepted as a new row.
+    """
+
+    account = models.ForeignKey(
+        Account, verbose_name=_("участник"), on_delete=models.CASCADE, related_name="consents"
+    )
+    kind = models.CharField(_("согласие"), max_length=32, choices=ConsentKind.choices)
+    version = models.CharField(_("версия текста"), max_length=32)
+    accepted_at = models.DateTimeField(_("принято"))
+    channel = models.CharField(_("канал"), max_length=16, choices=ActivationChannel.choices)
+    ip = models.GenericIPAddressField(_("адрес"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("согласие")
+        verbose_name_plural = _("согласия")
+        ordering = ["-accepted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "kind", "version"], name="loyalty_consent_once_per_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} v{self.version}"
+
+
+class KnownDevice(models.Model):
+    """A browser or phone that confirmed a sign-in by SMS (L-AUTH-2).
+
+    The device keeps a random token in a long-lived signed cookie; only its SHA-256 is stored.
+    A sign-in from a browser without a known token for that user asks for an SMS code.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("пользователь"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    token_hash = models.CharField(_("хеш метки"), max_length=64, unique=True, editable=False)
+    user_agent = models.CharField(_("браузер"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("добавлено"))
+    last_seen_at = models.DateTimeField(_("последний вход"))
+
+    class Meta:
+        verbose_name = _("известное устройство")
+        verbose_name_plural = _("известные устройства")
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.user_agent[:40]}"
+
+
+class InboundSmsOutcome(models.TextChoices):
+    ACTIVATED = "activated", _("карта активирована")
+    REJECTED = "rejected", _("отклонено")
+
+
+class InboundSms(models.Model):
+    """An SMS to 9002 and what came of it (L-ACT-4); one row per gateway message id.
+
+    The unique (source, message_id) makes the endpoints idempotent: a gateway retrying a
+    delivery gets the first result back and nothing is activated twice.
+    """
+
+    source = models.CharField(_("шлюз"), max_length=16)
+    message_id = models.CharField(_("идентификатор сообщения"), max_length=128)
+    sender = models.CharField(_("отправитель"), max_length=32)
+    recipient = models.CharField(_("получатель"), max_length=32, blank=True)
+    text = models.CharField(_("текст"), max_length=1000)
+    received_at = models.DateTimeField(_("получено"))
+    outcome = models.CharField(
+        _("результат"), max_length=16, choices=InboundSmsOutcome.choices, blank=True
+    )
+    code = models.CharField(_("код результата"), max_length=64, blank=True)
+    reply = models.TextField(_("ответ"), blank=True)
+    account = models.ForeignKey(
+        Account,
+        verbose_name=_("участник"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("входящее SMS")
+        verbose_name_plural = _("входящие SMS")
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "message_id"], name="loyalty_inbound_sms_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sender}: {self.text[:40]}"
