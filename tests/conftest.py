@@ -43,3 +43,15 @@ def _shipped_geography(request):
 
     if not Region.objects.exists():
         sync_geography(Region, City)
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in Russian: a request in English activates English for the thread,
+    and without this the next test would inherit it."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kabinet.accounts import codes
-from kabinet.core.errors import DomainError, RateLimited, ValidationFailed
+from kabinet.core.errors import RateLimited, ValidationFailed
+from kabinet.core.forms import add_domain_error
 from kabinet.core.http import client_ip
 from kabinet.pharma import selectors, services
 from kabinet.pharma.access import PartnerRequest, partner_required
@@ -34,11 +35,6 @@ HEAD_OFFICE = {
     "phone_href": "+74959676940",
     "email": "tovar@mpharma.ru",
 }
-
-
-def _form_error(form, error: DomainError) -> None:
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
 
 
 # --- public pages ---------------------------------------------------------------------------
@@ -146,7 +142,7 @@ def register(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, error.message)
                 status = 429
             except ValidationFailed as error:
-                _form_error(form, error)
+                add_domain_error(form, error)
             else:
                 return redirect("pharma:register-sent")
     return render(request, "pharma/register.html", {"form": form}, status=status)
@@ -298,7 +294,7 @@ def invite(request: PartnerRequest) -> HttpResponse:
                 inviter=request.partner, ip=client_ip(request), **form.cleaned_data
             )
         except ValidationFailed as error:
-            _form_error(form, error)
+            add_domain_error(form, error)
         else:
             messages.success(
                 request,

@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kabinet.accounts import codes
 from kabinet.accounts.models import Challenge
 from kabinet.core.errors import Conflict, DomainError, RateLimited
+from kabinet.core.forms import add_domain_error
 from kabinet.core.http import client_ip
 from kabinet.core.money import format_rub
 from kabinet.core.phones import mask_phone
@@ -63,11 +64,6 @@ def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-def _form_error(form: Any, error: DomainError, aliases: dict[str, str] | None = None) -> None:
-    field = (aliases or {}).get(error.field or "", error.field)
-    form.add_error(field if field in form.fields else None, error.message)
 
 
 def _status(error: DomainError) -> int:
@@ -337,7 +333,7 @@ def registration_confirm(request: HttpRequest) -> HttpResponse:
             messages.error(request, error.message)
             return redirect("loyalty:registration-step", step="card")
         except DomainError as error:
-            _form_error(form, error)
+            add_domain_error(form, error)
             status = _status(error)
         else:
             response = redirect("loyalty:cabinet")
@@ -384,7 +380,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 language=get_language() or "ru",
             )
         except DomainError as error:
-            _form_error(form, error)
+            add_domain_error(form, error)
             status = _status(error)
         else:
             if result.challenge is not None:
@@ -410,7 +406,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
                 language=get_language() or "ru",
             )
         except DomainError as error:
-            _form_error(form, error)
+            add_domain_error(form, error)
             status = _status(error)
         else:
             request.session[LOGIN_CHALLENGE] = str(challenge.pk)
@@ -434,7 +430,7 @@ def login_confirm(request: HttpRequest) -> HttpResponse:
                 client_ip=client_ip(request),
             )
         except DomainError as error:
-            _form_error(form, error)
+            add_domain_error(form, error)
             status = _status(error)
         else:
             next_url = request.session.pop(LOGIN_NEXT, "")
@@ -475,7 +471,7 @@ def password_reset(request: HttpRequest) -> HttpResponse:
                 language=get_language() or "ru",
             )
         except DomainError as error:
-            _form_error(form, error)
+            add_domain_error(form, error)
             status = _status(error)
         else:
             request.session[RESET_CHALLENGE] = str(challenge.pk)
@@ -499,7 +495,7 @@ def password_reset_confirm(request: HttpRequest) -> HttpResponse:
                 client_ip=client_ip(request),
             )
         except DomainError as error:
-            _form_error(form, error, {"password": "new_password"})
+            add_domain_error(form, error, {"password": "new_password"})
             status = _status(error)
         else:
             request.session.pop(RESET_CHALLENGE, None)
