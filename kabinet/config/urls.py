@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from kabinet.core import views as core_views
+from kabinet.loyalty.app_api import api as app_api
 from kabinet.loyalty.pos_api import api as pos_api
 
 admin.site.site_header = "Кабинет — бэк-офис"
@@ -14,9 +15,11 @@ urlpatterns = [
     path("", include("kabinet.loyalty.web.urls")),
     path("geo/", include("kabinet.geo.urls")),
     path("pharma/", include("kabinet.pharma.urls")),
+    path("callcentre/", include("kabinet.loyalty.callcentre.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/pos/v1/", pos_api.urls),
+    path("api/app/v1/", app_api.urls),
 ]
 
 if settings.KABINET_OUTBOX:

@@ -668,3 +668,139 @@ class InboundSms(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sender}: {self.text[:40]}"
+
+
+# --- back-office support: adjustments with a second pair of eyes (L-BO-3) ----------------------
+
+
+class AdjustmentStatus(models.TextChoices):
+    PENDING = "pending", _("ждёт подтверждения")
+    POSTED = "posted", _("проведена")
+    REJECTED = "rejected", _("отклонена")
+
+
+class AdjustmentRequest(models.Model):
+    """A manual correction of a member's points asked for by support (L-BO-3).
+
+    Small ones are posted at once; above the threshold another staff member approves it
+    (`kabinet.loyalty.services.support`), and only then is the ledger entry written.
+    """
+
+    account = models.ForeignKey(
+        Account, verbose_name=_("счёт"), on_delete=models.PROTECT, related_name="+"
+    )
+    amount = models.BigIntegerField(_("сумма, сотые балла"))
+    reason = models.CharField(_("основание"), max_length=300)
+    status = models.CharField(
+        _("статус"),
+        max_length=16,
+        choices=AdjustmentStatus.choices,
+        default=AdjustmentStatus.PENDING,
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("запросил"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("запрошена"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("решил"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("решение"), null=True, blank=True)
+    decision_reason = models.CharField(_("причина решения"), max_length=300, blank=True)
+    entry = models.OneToOneField(
+        LedgerEntry,
+        verbose_name=_("проводка"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("заявка на корректировку")
+        verbose_name_plural = _("заявки на корректировку")
+        ordering = ["-requested_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["requested_at"],
+                condition=Q(status="pending"),
+                name="loyalty_adjustment_pending",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(amount=0), name="loyalty_adjustment_amount_not_zero"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {rules.kopecks_to_rub_str(self.amount)}"
+
+
+# --- mobile app: member bearer tokens and push tokens (SPEC §4 "Mobile app API") -------------
+
+
+class AppToken(models.Model):
+    """A member's bearer token for the mobile app. Only the SHA-256 of the token is kept.
+
+    Sliding expiry: every use moves `expires_at` forward (`kabinet.loyalty.services.app_tokens`).
+    `auth_hash` is the user's session hash when the token was issued: a password change, a
+    password reset or "sign out everywhere" changes it, and the token stops working with the
+    web sessions.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("пользователь"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    token_hash = models.CharField(_("хеш токена"), max_length=64, unique=True, editable=False)
+    auth_hash = models.CharField(max_length=128, editable=False)
+    device_name = models.CharField(_("устройство"), max_length=100, blank=True)
+    platform = models.CharField(_("платформа"), max_length=16, blank=True)
+    created_at = models.DateTimeField(_("выдан"))
+    last_used_at = models.DateTimeField(_("последнее использование"))
+    expires_at = models.DateTimeField(_("действует до"))
+    revoked_at = models.DateTimeField(_("отозван"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("токен приложения")
+        verbose_name_plural = _("токены приложения")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "revoked_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.device_name or self.platform}"
+
+
+class PushPlatform(models.TextChoices):
+    IOS = "ios", "iOS"
+    ANDROID = "android", "Android"
+
+
+class PushToken(models.Model):
+    """Where push notifications for a member go (L-CAB-6); a device's token is unique."""
+
+    account = models.ForeignKey(
+        Account, verbose_name=_("участник"), on_delete=models.CASCADE, related_name="push_tokens"
+    )
+    platform = models.CharField(_("платформа"), max_length=16, choices=PushPlatform.choices)
+    token = models.CharField(_("токен"), max_length=512, unique=True)
+    created_at = models.DateTimeField(_("добавлен"))
+    updated_at = models.DateTimeField(_("обновлён"))
+
+    class Meta:
+        verbose_name = _("push-токен")
+        verbose_name_plural = _("push-токены")
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.platform}"

@@ -31,11 +31,8 @@ from kabinet.accounts.models import Challenge
 from kabinet.core.errors import Conflict, DomainError, RateLimited
 from kabinet.core.forms import add_domain_error
 from kabinet.core.http import client_ip
-from kabinet.core.money import format_rub
 from kabinet.core.phones import mask_phone
 from kabinet.geo.models import City
-from kabinet.loyalty import cardnumbers, selectors
-from kabinet.loyalty.models import MemberProfile
 from kabinet.loyalty.services import auth, registration
 from kabinet.loyalty.web import forms
 
@@ -539,27 +536,7 @@ def logout_everywhere(request: HttpRequest) -> HttpResponse:
     return redirect("loyalty:login")
 
 
-# --- cabinet (the first page; the full cabinet builds on it) -----------------------------------
-
-
-@require_GET
-@member_required
-def cabinet(request: HttpRequest) -> HttpResponse:
-    """L-CAB-1: the balance on the home page, and the member's card."""
-    account = selectors.account_of(request.user)
-    card = selectors.active_card(account) if account is not None else None
-    profile = MemberProfile.objects.filter(account=account).first()
-    return render(
-        request,
-        "loyalty/cabinet.html",
-        {
-            "account": account,
-            "balance": format_rub(account.balance).replace("₽", "").strip() if account else "",
-            "card": card,
-            "card_number": cardnumbers.format_card_number(card.number) if card else "",
-            "always_confirm": bool(profile and profile.always_confirm_login),
-        },
-    )
+# --- cabinet settings (the pages themselves are in cabinet_views.py) ------------------------
 
 
 @require_POST

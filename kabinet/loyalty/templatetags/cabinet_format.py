@@ -1,0 +1,24 @@
+"""Russian money and points in the member cabinet's templates: {{ kopecks|rub }}, {{ h|points }}."""
+
+from django import template
+
+from kabinet.core.money import format_rub
+from kabinet.loyalty.cabinet import format_points
+
+register = template.Library()
+
+
+@register.filter
+def rub(kopecks: int) -> str:
+    return format_rub(int(kopecks or 0))
+
+
+@register.filter
+def points(hundredths: int) -> str:
+    return format_points(int(hundredths or 0))
+
+
+@register.filter
+def decimal_ru(value: object) -> str:
+    """A decimal string with the Russian comma: «0.556» → «0,556»."""
+    return str(value).replace(".", ",")
