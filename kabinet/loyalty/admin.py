@@ -15,9 +15,12 @@ from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 
+from kabinet.core import audit
 from kabinet.core.errors import DomainError
 from kabinet.loyalty.models import (
     Account,
+    AdjustmentRequest,
+    AppToken,
     Card,
     CardBatch,
     Consent,
@@ -31,9 +34,11 @@ from kabinet.loyalty.models import (
     PromoGood,
     Purchase,
     PurchaseReturn,
+    PushToken,
     Store,
     Terminal,
 )
+from kabinet.loyalty.services import app_tokens
 from kabinet.loyalty.services import cards as card_services
 from kabinet.loyalty.services import terminals as terminal_services
 
@@ -354,3 +359,47 @@ class InboundSmsAdmin(ReadOnlyAdmin):
     list_filter = ("outcome", "code", "source")
     search_fields = ("=sender", "=message_id")
     date_hierarchy = "received_at"
+
+
+@admin.register(AdjustmentRequest)
+class AdjustmentRequestAdmin(ReadOnlyAdmin):
+    """Read-only here: requests are made and decided in the call-centre console, where the
+    second-person rule is enforced (L-BO-3)."""
+
+    list_display = ("requested_at", "account", "amount", "status", "requested_by", "decided_by")
+    list_filter = ("status",)
+    search_fields = ("=account__user__phone", "reason")
+    list_select_related = ("account", "requested_by", "decided_by")
+    date_hierarchy = "requested_at"
+
+
+@admin.register(AppToken)
+class AppTokenAdmin(ReadOnlyAdmin):
+    """Members' app sessions; only the token's hash is stored. Revoking ends that session."""
+
+    list_display = ("user", "platform", "device_name", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("platform",)
+    search_fields = ("=user__phone",)
+    list_select_related = ("user",)
+    exclude = ("token_hash", "auth_hash")
+    actions = ["revoke_tokens"]
+
+    @admin.action(description=_("Отозвать выбранные токены"), permissions=["revoke"])
+    def revoke_tokens(self, request, queryset):
+        count = 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            app_tokens.revoke(token=token)
+            audit.record(action="loyalty.app_token.revoke", actor=request.user, obj=token)
+            count += 1
+        self.message_user(request, _("Отозвано токенов: %(n)d") % {"n": count}, messages.SUCCESS)
+
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("loyalty.change_apptoken")
+
+
+@admin.register(PushToken)
+class PushTokenAdmin(ReadOnlyAdmin):
+    list_display = ("account", "platform", "created_at", "updated_at")
+    list_filter = ("platform",)
+    search_fields = ("=account__user__phone",)
+    list_select_related = ("account",)

@@ -100,3 +100,30 @@ def test_a_batch_is_issued_from_the_back_office(admin_client):
         {"action": "export_csv", "_selected_action": [CardBatch.objects.get().pk]},
     )
     assert export.content.decode().count("Июнь") == 3
+
+
+def test_app_tokens_are_listed_without_hashes_and_can_be_revoked(admin_client):
+    from kabinet.loyalty.models import AppToken
+    from kabinet.loyalty.services import app_tokens
+
+    account, _card = member()
+    issued = app_tokens.issue_token(user=account.user, platform="android")
+    token, raw = issued.record, issued.raw
+    listing = admin_client.get("/admin/loyalty/apptoken/")
+    assert listing.status_code == 200
+    assert token.token_hash not in listing.content.decode()
+
+    response = admin_client.post(
+        "/admin/loyalty/apptoken/",
+        {"action": "revoke_tokens", "_selected_action": [token.pk]},
+    )
+    assert response.status_code == 302
+    assert AppToken.objects.get(pk=token.pk).revoked_at is not None
+    assert app_tokens.authenticate(raw) is None
+    assert AuditEntry.objects.filter(action="loyalty.app_token.revoke").count() == 1
+
+
+def test_adjustment_requests_and_push_tokens_open_read_only(admin_client):
+    for path in ("/admin/loyalty/adjustmentrequest/", "/admin/loyalty/pushtoken/"):
+        assert admin_client.get(path).status_code == 200
+    assert admin_client.get("/admin/loyalty/adjustmentrequest/add/").status_code == 403
