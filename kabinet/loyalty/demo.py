@@ -35,7 +35,8 @@ from kabinet.accounts.models import User
 from kabinet.core import audit
 from kabinet.core.phones import format_phone_ru
 from kabinet.geo.models import City, Region
-from kabinet.loyalty import demo_data
+from kabinet.loyalty import caches, demo_data
+from kabinet.loyalty.callcentre.roles import ensure_demo_staff
 from kabinet.loyalty.models import (
     Account,
     Card,
@@ -112,6 +113,7 @@ def load() -> list[str]:
     ]
     if cards:
         lines.append("карты для регистрации: " + ", ".join(cards))
+    lines.extend(ensure_demo_staff())
     return lines
 
 
@@ -245,6 +247,7 @@ def _premium_goods(today: date) -> None:
             )
         )
     PremiumGood.objects.bulk_create(new)
+    caches.premium_goods_changed()  # bulk_create sends no signal
 
 
 def _promo_goods(today: date) -> None:

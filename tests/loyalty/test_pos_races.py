@@ -145,3 +145,32 @@ def test_a_hold_and_a_commit_racing_for_the_same_points(attempt=0):
     world.anna.refresh_from_db()
     assert world.anna.balance - world.anna.held >= 0
     reconcile_clean()
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_batches_crediting_the_same_members_at_once_neither_deadlocks(attempt):
+    """Each chunk locks its members' balances in account order, whatever the items' order."""
+    world = build_world()
+    cards = [world.anna_card, world.boris_card, world.viktor_card] * 3
+
+    def items(prefix: str, order: list) -> list[dict]:
+        return [
+            {
+                **purchase_body(card.number, "100.00", number=f"{prefix}-{i}"),
+                "idempotency_key": f"{prefix}-{i}",
+            }
+            for i, card in enumerate(order)
+        ]
+
+    till_1, till_2 = Till(world.till_a.token), Till(world.till_b.token)
+    first, second = race(
+        lambda: till_1.batch(items("A", cards)),
+        lambda: till_2.batch(items("B", cards[::-1])),
+    )
+
+    for response in (first, second):
+        assert [r["status"] for r in response.json()["results"]] == [201] * 9
+    assert Purchase.objects.count() == 18
+    world.anna.refresh_from_db()
+    assert world.anna.balance == 10_000 + 6 * 50
+    reconcile_clean()

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from kabinet.core import audit
@@ -24,6 +24,7 @@ from kabinet.loyalty.models import (
     CardBatch,
     CardState,
     Level,
+    PersonalOffer,
     ProgramSettings,
     Terminal,
 )
@@ -222,6 +223,31 @@ def replace_card(*, old: Card, new: Card, actor: Any = None, at: datetime | None
     return new
 
 
+#: "Not read with the card": the caller must look the personal offers up.
+UNKNOWN: Any = object()
+_OFFERS_UNTIL = "latest_offer_ends"
+
+
+def till_cards() -> QuerySet[Card]:
+    """Cards as a till reads them: with the account, its level and the last day of the
+    member's latest personal offer, in one query (the offers' index answers the
+    subquery), so that a purchase by a member without a running offer reads no offers."""
+    latest = (
+        PersonalOffer.objects.filter(account_id=OuterRef("account_id"))
+        .order_by("-valid_to")
+        .values("valid_to")[:1]
+    )
+    return Card.objects.select_related("account__level").annotate(
+        **{_OFFERS_UNTIL: Subquery(latest)}
+    )
+
+
+def latest_offer_end(card: Card) -> Any:
+    """The last day of the card's member's latest personal offer (None: no offer at all),
+    or UNKNOWN if the card was not read through `till_cards`."""
+    return getattr(card, _OFFERS_UNTIL, UNKNOWN)
+
+
 def lookup_card(*, raw: str, at: datetime | None = None, terminal: Terminal | None = None) -> Card:
     """The card a till typed or scanned: 16 digits, a barcode, or a virtual card's QR (L-CARD-4).
 
@@ -236,7 +262,7 @@ def lookup_card(*, raw: str, at: datetime | None = None, terminal: Terminal | No
         raise ValidationFailed(exc.text, code="invalid_card_number", field="card") from exc
     except cardnumbers.MalformedQrPayload as exc:
         raise ValidationFailed(exc.text, code="invalid_card_number", field="card") from exc
-    card = Card.objects.select_related("account__level").filter(number=scanned.number).first()
+    card = till_cards().filter(number=scanned.number).first()
     if card is None:
         raise _card_not_found()
     if scanned.code is None:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from kabinet.core import audit
 from kabinet.core.errors import ValidationFailed
+from kabinet.loyalty import caches
 from kabinet.loyalty.models import Store, Terminal
 
 # 32 random bytes: unguessable, so a fast hash is enough (no password stretching needed).
@@ -34,13 +35,22 @@ def create_terminal(*, store: Store, name: str, actor: Any = None) -> tuple[Term
 
 
 def authenticate_terminal(raw_token: str) -> Terminal | None:
-    """The live terminal holding `raw_token` (with its store and region), or None."""
+    """The live terminal holding `raw_token` (with its store and region), or None.
+
+    Cached in the process for `caches.TERMINAL_SECONDS`: a revocation takes effect at once
+    in the process that made it and within that bound in the others. Callers must treat
+    the terminal (and its store) as read-only: threads share it.
+    """
     if not raw_token:
         return None
-    return (
-        Terminal.objects.select_related("store__region")
-        .filter(token_hash=hash_token(raw_token), revoked_at__isnull=True)
-        .first()
+    digest = hash_token(raw_token)
+    return caches.terminals.get(
+        digest,
+        lambda: (
+            Terminal.objects.select_related("store__region")
+            .filter(token_hash=digest, revoked_at__isnull=True)
+            .first()
+        ),
     )
 
 
@@ -51,6 +61,9 @@ def revoke_terminal(*, terminal: Terminal, actor: Any = None) -> bool:
     changed = Terminal.objects.filter(pk=terminal.pk, revoked_at__isnull=True).update(
         revoked_at=now
     )
+    # Forget it here at once, even before the commit: no new request of this process
+    # trusts the token again (the others within caches.TERMINAL_SECONDS).
+    caches.terminals.forget(terminal.token_hash)
     if changed:
         terminal.revoked_at = now
         audit.record(action="loyalty.terminal.revoke", actor=actor, obj=terminal)
