@@ -35,7 +35,17 @@ Decisions the contract leaves open:
   `card_not_found`. `qr_expires_at` is when the app should show a fresh code.
 * `cities` and `stores` need no token. `stores` takes `lat`+`lon` (nearest first, with
   `distance` in km) or `city_id` (that city's stores; `distance` too if `lat`+`lon` given).
-* Additions beyond §4: `auth/code/resend`, `auth/login/code` (sign-in by an SMS code,
+* `POST me/card/replace` makes a new plastic card (`card`, 16 digits) active in place of
+  the member's blocked card not yet replaced, as the web cabinet does: the points stay.
+  `invalid_card_number`, `card_not_found` (422 on `card`), `card_already_active`,
+  `card_blocked`, `card_not_active` (409: the new card is not a fresh one); 409
+  `card_not_blocked` while a card is active (block it first), 404 `nothing_to_replace`
+  when no blocked card waits for a replacement.
+* `POST me/close` (L-CAB-10) closes the account: a wrong password is 422 `wrong_password`;
+  then every card is blocked, the points written off, personal data anonymised and every
+  token ends. `GET me/export` is the same JSON as the web cabinet's download.
+* Additions beyond §4: `me/chart`, `me/export`, `me/close`, `me/cards`,
+  `me/card/replace`, `auth/code/resend`, `auth/login/code` (sign-in by an SMS code,
   L-AUTH-5), `auth/logout/all`, `me/phone` + `me/phone/confirm` (phone change confirmed by
   a code sent to the new phone, L-CAB-5).
 """
@@ -56,7 +66,7 @@ from kabinet.accounts import codes
 from kabinet.accounts.models import Challenge
 from kabinet.core import ratelimit
 from kabinet.core.api import BearerAuth, build_api, error_body
-from kabinet.core.errors import NotFound, RateLimited, ValidationFailed
+from kabinet.core.errors import Conflict, NotFound, RateLimited, RuleViolation, ValidationFailed
 from kabinet.core.http import client_ip
 from kabinet.core.money import format_amount
 from kabinet.core.ratelimit import Limit
@@ -67,11 +77,14 @@ from kabinet.loyalty.app_schemas import (
     AppErrorOut,
     BalanceOut,
     BlockIn,
+    CardListOut,
     CardOut,
     ChallengeIn,
     ChallengeOut,
     ChannelsIO,
+    ChartMonthOut,
     CityOut,
+    CloseIn,
     LoginCodeIn,
     LoginIn,
     MeOut,
@@ -85,6 +98,7 @@ from kabinet.loyalty.app_schemas import (
     ReceiptOut,
     RegisteredOut,
     RegisterIn,
+    ReplaceIn,
     ResendIn,
     StoreOut,
     TokenOut,
@@ -632,6 +646,97 @@ def card_block(request: HttpRequest, payload: BlockIn | None = None) -> dict[str
     card = _active_card(token.user.loyalty_account)
     reason = (payload or BlockIn()).reason
     return _card(card_services.block_card(card=card, reason=reason, actor=token.user))
+
+
+def _listed_card(card: Card) -> dict[str, Any]:
+    return {
+        **_card(card),
+        "id": card.pk,
+        "activated_at": card.activated_at,
+        "blocked_at": card.blocked_at,
+        "block_reason": card.block_reason or "",
+        "replaced_by": card.replaced_by.number if card.replaced_by_id else None,  # type: ignore[union-attr]
+    }
+
+
+@api.get("me/cards", response={200: list[CardListOut], **_ERRORS}, summary="Все мои карты")
+def my_cards(request: HttpRequest) -> list[dict[str, Any]]:
+    """Every card of the member, the active one first, then newest; blocked and replaced
+    cards too (with what replaced them)."""
+    return [_listed_card(card) for card in cabinet.cards_of(_account(request))]
+
+
+def _new_plastic(raw: str) -> Card:
+    """The issued card the member typed, or the precise reason it cannot replace a card."""
+    try:
+        number = cardnumbers.parse_barcode(raw)
+    except cardnumbers.CardNumberError as exc:
+        raise ValidationFailed(exc.text, code="invalid_card_number", field="card") from None
+    card = Card.objects.filter(number=number).first()
+    if card is None:
+        raise ValidationFailed(
+            "Карта с таким номером не найдена. Проверьте номер", code="card_not_found", field="card"
+        )
+    if card.state == CardState.ACTIVE:
+        raise Conflict("Карта уже активирована", code="card_already_active")
+    if card.state == CardState.BLOCKED:
+        raise RuleViolation("Карта заблокирована", code="card_blocked")
+    return card
+
+
+@api.post("me/card/replace", response={200: CardOut, **_ERRORS}, summary="Заменить карту новой")
+def card_replace(request: HttpRequest, payload: ReplaceIn) -> dict[str, Any]:
+    """A new plastic card in place of the blocked one (L-CARD-2); the points stay."""
+    token = _token(request)
+    account = token.user.loyalty_account
+    new = _new_plastic(payload.card)
+    if Card.objects.filter(account=account, state=CardState.ACTIVE).exists():
+        raise Conflict(
+            "Сначала заблокируйте карту, которую хотите заменить", code="card_not_blocked"
+        )
+    old = (
+        Card.objects.filter(account=account, state=CardState.BLOCKED, replaced_by__isnull=True)
+        .order_by("-blocked_at", "-pk")
+        .first()
+    )
+    if old is None:
+        raise NotFound("Нет заблокированной карты для замены", code="nothing_to_replace")
+    return _card(card_services.replace_card(old=old, new=new, actor=token.user))
+
+
+# --- chart, personal data (L-CAB-10, L-CAB-11) ------------------------------------------------
+
+
+@api.get("me/chart", response={200: list[ChartMonthOut], **_ERRORS}, summary="График по месяцам")
+def chart(request: HttpRequest) -> list[dict[str, Any]]:
+    """The last 12 months, oldest first, the current month last: roubles spent (less
+    returns), points earned and points spent."""
+    return [
+        {
+            "month": f"{point.month:%Y-%m}",
+            "spent": format_amount(point.spend),
+            "earned": format_amount(point.earned),
+            "redeemed": format_amount(point.redeemed),
+        }
+        for point in cabinet.monthly_chart(_account(request), _today())
+    ]
+
+
+@api.get("me/export", response={200: dict[str, Any], **_ERRORS}, summary="Выгрузить мои данные")
+def export(request: HttpRequest) -> dict[str, Any]:
+    """Everything held about the member: the same JSON as the web cabinet's download."""
+    return cabinet.export_member_data(_account(request))
+
+
+@api.post("me/close", response={204: None, **_ERRORS}, summary="Закрыть счёт")
+def close(request: HttpRequest, payload: CloseIn) -> Any:
+    """Close the account for good (the password confirms it): cards blocked, points written
+    off, personal data anonymised; this and every other token stops working."""
+    profile.close_account(
+        account=_account(request), password=payload.password, client_ip=client_ip(request)
+    )
+    app_tokens.revoke_all(user=_token(request).user)
+    return Status(204, None)
 
 
 # --- offers (L-CAB-7) -------------------------------------------------------------------------

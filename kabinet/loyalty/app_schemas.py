@@ -222,6 +222,38 @@ class CardOut(Schema):
     barcode: str | None
 
 
+class CardListOut(CardOut):
+    id: int
+    activated_at: datetime | None
+    blocked_at: datetime | None
+    block_reason: str
+    #: The number of the card that replaced this one, if any.
+    replaced_by: str | None
+
+
+class ReplaceIn(Schema):
+    card: StrictStr = Field(
+        max_length=64,
+        description="16 цифр новой пластиковой карты (или её штрихкод)",
+        examples=["2770123456789012"],
+    )
+
+
+class ChartMonthOut(Schema):
+    #: "YYYY-MM".
+    month: str
+    #: Roubles spent (less returns).
+    spent: MoneyText
+    #: Points earned (net of returns).
+    earned: MoneyText
+    #: Points spent (net of points given back on returns).
+    redeemed: MoneyText
+
+
+class CloseIn(Schema):
+    password: StrictStr = Field(max_length=128)
+
+
 class BlockIn(Schema):
     reason: StrictStr = Field(default="утеряна", max_length=200)
 

@@ -162,6 +162,22 @@ def test_a_virtual_card_replaces_the_plastic_one():
     assert cardnumbers.is_valid_card_number(virtual.number)
 
 
+def test_a_lost_card_is_not_replaced_when_the_member_already_has_another_active_card():
+    """L-ACT-5: blocked plastic, then a virtual card; replacing the plastic too would make two."""
+    account, plastic = member()
+    card_services.block_card(card=plastic, reason="потеряна")
+    virtual = card_services.issue_virtual_card(account=account, at=NOW)
+    spare = issued_card()
+
+    with pytest.raises(Conflict) as refused:
+        card_services.replace_card(old=plastic, new=spare)
+
+    assert refused.value.code == "account_has_card"
+    spare.refresh_from_db()
+    virtual.refresh_from_db()
+    assert (spare.state, spare.account_id, virtual.state) == ("issued", None, "active")
+
+
 def test_lookup_refuses_typos_and_unknown_numbers():
     with pytest.raises(ValidationFailed) as refused:
         card_services.lookup_card(raw="2770 0000 0000 0001")

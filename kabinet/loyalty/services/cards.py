@@ -206,6 +206,17 @@ def replace_card(*, old: Card, new: Card, actor: Any = None, at: datetime | None
         raise Conflict("Карта уже заменена", code="card_already_replaced")
     if old.state == CardState.ACTIVE:
         _block(old, reason="замена карты", at=at)
+    elif (
+        Card.objects.filter(account_id=old.account_id, state=CardState.ACTIVE)
+        .exclude(pk=old.pk)
+        .exists()
+    ):
+        # One active card per member (L-ACT-5): after a lost card the member may already
+        # have moved to a virtual one; replacing the lost card too would make two.
+        raise Conflict(
+            "У участника уже есть действующая карта: заблокируйте её, чтобы заменить",
+            code="account_has_card",
+        )
     changed = Card.objects.filter(pk=new.pk, state=CardState.ISSUED).update(
         state=CardState.ACTIVE, account_id=old.account_id, activated_at=at
     )

@@ -16,6 +16,12 @@ Kannel — `GET /api/sms/v1/kannel?key=<SMS_INBOUND_SECRET>&from=%p&to=%P&text=%
     403. `%I` (Kannel's message UUID) is the idempotency key. The HTTP answer is a short
     status word: the reply SMS goes through sendsms like every other message, so set the
     service's `max-messages = 0`.
+
+OpenAPI — `GET /api/sms/v1/openapi.json`
+    Both operations above, described by hand (`openapi_document`): they stay plain Django
+    views because the signature covers the exact raw body and Kannel's answers are plain
+    text, which a framework's parsing and error shapes would change. Tests keep the
+    document and the views in step.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from kabinet.loyalty.services.registration import activate_by_sms
 
@@ -134,3 +140,206 @@ def kannel(request: HttpRequest) -> HttpResponse:
         source="kannel",
     )
     return HttpResponse(result.outcome, content_type="text/plain; charset=utf-8")
+
+
+# --- OpenAPI (SPEC §4: "keep them stable and documented in OpenAPI") --------------------------
+
+_ERROR_SCHEMA = {"$ref": "#/components/schemas/Error"}
+
+
+def _json_error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
+
+
+def _text(description: str, example: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"text/plain": {"schema": {"type": "string", "example": example}}},
+    }
+
+
+_KANNEL_PARAMETERS: list[dict[str, Any]] = [
+    {
+        "name": "key",
+        "in": "query",
+        "required": True,
+        "description": "The shared secret SMS_INBOUND_SECRET (Kannel cannot sign)",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "from",
+        "in": "query",
+        "required": True,
+        "description": "The sender's phone (Kannel's %p)",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "to",
+        "in": "query",
+        "required": False,
+        "description": "The short number (%P)",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "text",
+        "in": "query",
+        "required": False,
+        "description": "The SMS text (%b) for get-url; with post-url the text is the body",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "charset",
+        "in": "query",
+        "required": False,
+        "description": "The text's coding (%C): UTF-8 (default), UTF-16BE/UCS-2, else latin-1",
+        "schema": {"type": "string", "default": "UTF-8"},
+    },
+    {
+        "name": "id",
+        "in": "query",
+        "required": True,
+        "description": "Kannel's message UUID (%I): the idempotency key",
+        "schema": {"type": "string"},
+    },
+]
+
+
+def _kannel_operation(method: str) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "operationId": f"kannel_{method}",
+        "summary": "Входящее SMS от Kannel (get-url / post-url)",
+        "description": "The answer is a short status word; the reply SMS goes through sendsms.",
+        "parameters": _KANNEL_PARAMETERS,
+        "responses": {
+            "200": _text("Processed: the outcome", "activated"),
+            "400": _text("`from` or `id` missing", "from and id are required"),
+            "403": _text("Wrong or missing key, or the secret is not configured", "forbidden"),
+        },
+    }
+    if method == "post":
+        operation["requestBody"] = {
+            "required": False,
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    return operation
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 description of the inbound SMS endpoints."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Kabinet inbound SMS",
+            "version": "1",
+            "description": (__doc__ or "").strip(),
+        },
+        "paths": {
+            "/api/sms/v1/inbound": {
+                "post": {
+                    "operationId": "sms_inbound",
+                    "summary": "Входящее SMS на 9002 от агрегатора",
+                    "description": (
+                        f"`{SIGNATURE_HEADER}: {SIGNATURE_PREFIX}<hex>` is HMAC-SHA256 of the raw "
+                        "body with SMS_INBOUND_SECRET. A repeated `message_id` replays the first "
+                        'answer with `"replayed": true` and activates nothing twice.'
+                    ),
+                    "parameters": [
+                        {
+                            "name": SIGNATURE_HEADER,
+                            "in": "header",
+                            "required": True,
+                            "description": "sha256=<hex HMAC-SHA256 of the raw body>",
+                            "schema": {"type": "string", "pattern": "^sha256=[0-9a-fA-F]{64}$"},
+                        }
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/InboundSms"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "Processed (or replayed)",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/InboundSmsResult"}
+                                }
+                            },
+                        },
+                        "401": _json_error("No signature (`signature_required`)"),
+                        "403": _json_error("Wrong signature (`signature_invalid`)"),
+                        "422": _json_error("Not JSON, too big, or a field missing or wrong"),
+                        "503": _json_error("The secret is not configured (`not_configured`)"),
+                    },
+                }
+            },
+            "/api/sms/v1/kannel": {
+                "get": _kannel_operation("get"),
+                "post": _kannel_operation("post"),
+            },
+        },
+        "components": {
+            "schemas": {
+                "InboundSms": {
+                    "type": "object",
+                    "required": ["message_id", "from", "text"],
+                    "properties": {
+                        "message_id": {
+                            "type": ["string", "integer"],
+                            "maxLength": 128,
+                            "description": "The aggregator's message id: the idempotency key",
+                        },
+                        "from": {
+                            "type": ["string", "integer"],
+                            "maxLength": 32,
+                            "description": "The sender's phone",
+                            "example": "+79161234567",
+                        },
+                        "to": {
+                            "type": ["string", "integer"],
+                            "maxLength": 32,
+                            "description": "The short number",
+                            "example": "9002",
+                        },
+                        "text": {
+                            "type": "string",
+                            "description": "The SMS text (the first 1000 characters are read)",
+                        },
+                    },
+                },
+                "InboundSmsResult": {
+                    "type": "object",
+                    "required": ["message_id", "status", "code", "reply", "replayed"],
+                    "properties": {
+                        "message_id": {"type": "string"},
+                        "status": {"type": "string", "enum": ["activated", "rejected"]},
+                        "code": {"type": "string"},
+                        "reply": {"type": "string"},
+                        "replayed": {"type": "boolean"},
+                    },
+                },
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "required": ["code", "message"],
+                            "properties": {
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                            },
+                        }
+                    },
+                },
+            }
+        },
+    }
+
+
+@require_GET
+def openapi(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(openapi_document(), json_dumps_params={"ensure_ascii": False})

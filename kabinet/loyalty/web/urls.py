@@ -55,4 +55,5 @@ urlpatterns = [
     path("documents/rules/", views.document, {"kind": "rules"}, name="document-rules"),
     path("api/sms/v1/inbound", inbound_sms.inbound, name="sms-inbound"),
     path("api/sms/v1/kannel", inbound_sms.kannel, name="sms-kannel"),
+    path("api/sms/v1/openapi.json", inbound_sms.openapi, name="sms-openapi"),
 ]

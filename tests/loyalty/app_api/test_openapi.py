@@ -37,6 +37,11 @@ ADDITIONS = {
     "auth/logout/all": {"post"},
     "me/phone": {"post"},
     "me/phone/confirm": {"post"},
+    "me/chart": {"get"},
+    "me/export": {"get"},
+    "me/close": {"post"},
+    "me/cards": {"get"},
+    "me/card/replace": {"post"},
 }
 PUBLIC = {
     "auth/register",
