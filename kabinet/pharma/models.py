@@ -13,6 +13,10 @@ from django.utils.translation import gettext_lazy as _
 from kabinet.core.phones import format_phone_ru
 from kabinet.geo.models import City, Region
 
+# The catalog's models live in their own module; importing them here registers them with
+# the pharma app (one app, one migration history).
+from kabinet.pharma.catalog import models as catalog_models  # noqa: F401
+
 
 class Branch(models.Model):
     """One of the distributor's regional branches (SPEC P-NET-1)."""
@@ -141,6 +145,18 @@ class Organisation(models.Model):
     )
     contract_number = models.CharField(_("номер договора"), max_length=64, blank=True)
     contract_date = models.DateField(_("дата договора"), null=True, blank=True)
+    price_group = models.ForeignKey(
+        "pharma.PriceGroup",
+        verbose_name=_("ценовая группа"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="organisations",
+        help_text=_("Пусто — базовый прайс-лист."),
+    )
+    discount_percent = models.DecimalField(
+        _("скидка организации, %"), max_digits=5, decimal_places=2, default=0
+    )
     created_at = models.DateTimeField(_("создана"), default=timezone.now)
 
     class Meta:
@@ -151,6 +167,10 @@ class Organisation(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=OrganisationStatus.values),
                 name="pharma_org_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(discount_percent__gte=0) & Q(discount_percent__lt=100),
+                name="pharma_org_discount_range",
             ),
         ]
 
