@@ -5,6 +5,7 @@ Every decision goes through a service, which writes the audit entry and the e-ma
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import cast
 
 from django import forms
@@ -21,6 +22,7 @@ from kabinet.accounts.models import User
 from kabinet.core.errors import DomainError
 from kabinet.core.http import client_ip
 from kabinet.pharma import identifiers, selectors, services
+from kabinet.pharma.catalog import admin as _catalog_admin  # noqa: F401 — registers the catalog
 from kabinet.pharma.forms import LicenceAdminForm, PartnerUserAdminForm, VerifyForm
 from kabinet.pharma.models import (
     Authority,
@@ -309,6 +311,16 @@ class LicenceInline(admin.TabularInline):
 
 
 class OrganisationAdminForm(forms.ModelForm):
+    # Empty means no discount, as on the model; the range is the model's check constraint.
+    discount_percent = forms.DecimalField(
+        label=_("скидка организации, %"),
+        required=False,
+        min_value=0,
+        max_value=Decimal("99.99"),
+        max_digits=5,
+        decimal_places=2,
+    )
+
     class Meta:
         model = Organisation
         fields = (
@@ -319,7 +331,12 @@ class OrganisationAdminForm(forms.ModelForm):
             "status",
             "contract_number",
             "contract_date",
+            "price_group",
+            "discount_percent",
         )
+
+    def clean_discount_percent(self) -> Decimal:
+        return self.cleaned_data.get("discount_percent") or Decimal(0)
 
     def _identifier(self, field: str, check) -> str:
         try:
