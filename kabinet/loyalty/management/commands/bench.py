@@ -11,7 +11,9 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from kabinet.bench import imports as import_bench
 from kabinet.bench import pos
+from kabinet.bench import search as search_bench
 
 
 class Command(BaseCommand):
@@ -73,8 +75,29 @@ class Command(BaseCommand):
             help="share of single-commit receipts that redeem points",
         )
         bench.add_argument("--pgbench-scale", type=int, default=defaults.pgbench_scale)
+        import_bench.add_arguments(sub)
+        search_bench.add_arguments(sub)
 
     def handle(self, *args, **options) -> None:
+        if options["target"] == "search":
+            try:
+                code = search_bench.run(
+                    search_bench.options_from(options), self.stdout, sys.argv[1:]
+                )
+            except search_bench.BenchError as exc:
+                raise CommandError(str(exc)) from exc
+            if code:
+                sys.exit(code)
+            return
+        if options["target"] == "import":
+            try:
+                opts = import_bench.options_from(options)
+                code = import_bench.run(opts, self.stdout, sys.argv[1:])
+            except import_bench.BenchError as exc:
+                raise CommandError(str(exc)) from exc
+            if code:
+                sys.exit(code)
+            return
         opts = pos.Options(
             seconds=options["seconds"],
             clients=options["clients"],
