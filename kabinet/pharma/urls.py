@@ -1,6 +1,9 @@
 from django.urls import path
 
 from kabinet.pharma import views
+from kabinet.pharma.catalog import api as catalog_api
+from kabinet.pharma.catalog import backoffice as imports
+from kabinet.pharma.catalog import views as catalog_views
 
 app_name = "pharma"
 
@@ -18,7 +21,9 @@ urlpatterns = [
     path("password/forgot/sent/", views.password_sent, name="password-sent"),
     path("password/set/", views.set_password, name="password-set"),
     path("cabinet/", views.cabinet, name="cabinet"),
-    path("cabinet/catalog/", views.catalog, name="catalog"),
+    path("cabinet/catalog/", catalog_views.catalog, name="catalog"),
+    path("cabinet/catalog/search.json", catalog_api.search_json, name="catalog-search-json"),
+    path("cabinet/catalog/<str:code>/", catalog_views.product_card, name="product"),
     path("cabinet/orders/", views.orders, name="orders"),
     path("cabinet/payments/", views.payments, name="payments"),
     path("cabinet/users/", views.users, name="users"),
@@ -29,4 +34,9 @@ urlpatterns = [
     path("cabinet/addresses/<int:pk>/", views.address_edit, name="address-edit"),
     path("cabinet/addresses/<int:pk>/delete/", views.address_delete, name="address-delete"),
     path("backoffice/", views.backoffice_queues, name="backoffice"),
+    path("backoffice/imports/", imports.import_list, name="import-list"),
+    path("backoffice/imports/new/", imports.import_new, name="import-new"),
+    path("backoffice/imports/<int:pk>/", imports.import_detail, name="import-detail"),
+    path("backoffice/imports/<int:pk>/progress/", imports.import_progress, name="import-progress"),
+    path("backoffice/imports/<int:pk>/report/", imports.import_report, name="import-report"),
 ]

@@ -7,6 +7,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -17,6 +18,7 @@ from kabinet.core.forms import add_domain_error
 from kabinet.core.http import client_ip
 from kabinet.pharma import selectors, services
 from kabinet.pharma.access import PartnerRequest, partner_required
+from kabinet.pharma.catalog import pricing
 from kabinet.pharma.forms import (
     AccessForm,
     AddressForm,
@@ -242,6 +244,14 @@ def cabinet(request: PartnerRequest) -> HttpResponse:
             "can": {a: partner.has_authority(a) for a in Authority.values},
             "addresses": selectors.addresses_of(partner),
             "licences": selectors.licences_of(partner),
+            # Promotions are for signed-in partners who may see prices (P-CAT-4).
+            "promotions": (
+                pricing.running_promotions(
+                    organisation=partner.organisation, day=timezone.localdate()
+                )
+                if partner.has_authority(Authority.CATALOG)
+                else []
+            ),
         },
     )
 
@@ -251,14 +261,6 @@ def _section(request: PartnerRequest, title: str, text: str) -> HttpResponse:
         request,
         "pharma/cabinet/section.html",
         {"title": title, "text": text, "organisation": request.partner.organisation},
-    )
-
-
-@require_GET
-@partner_required(Authority.CATALOG)
-def catalog(request: PartnerRequest) -> HttpResponse:
-    return _section(
-        request, _("Каталог и цены"), _("Каталог лекарственных средств и цены вашей организации.")
     )
 
 

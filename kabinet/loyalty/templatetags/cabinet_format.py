@@ -2,15 +2,11 @@
 
 from django import template
 
-from kabinet.core.money import format_rub
+from kabinet.core.templatetags.money_format import rub
 from kabinet.loyalty.cabinet import format_points
 
 register = template.Library()
-
-
-@register.filter
-def rub(kopecks: int) -> str:
-    return format_rub(int(kopecks or 0))
+register.filter("rub", rub)
 
 
 @register.filter
