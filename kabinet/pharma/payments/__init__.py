@@ -1,0 +1,30 @@
+"""Payment building blocks for orders (SPEC P-PAY-1…3, P-NEXT-4): pure modules, no models.
+
+* `words` — `amount_in_words(kopecks)`: «Одна тысяча двести тридцать четыре рубля 50 копеек».
+* `gost_qr` — `payment_payload(...)`, `parse_payload(text)`, `qr_png(payload)`: the
+  bank-transfer QR code of ГОСТ Р 56042-2014, with the payee's account checked against its BIC.
+* `invoice_pdf` — `render_invoice(InvoiceData) -> bytes`: the «Счёт на оплату» PDF with the
+  bank block, the lines, VAT per rate, the amount in words and the QR code.
+* `bank_statement` — `parse_statement(bytes) -> Statement` for 1CClientBankExchange files and
+  `match_payments(documents, open_invoices, our_account=...)`, which places each incoming
+  payment on an invoice (paid, partial, overpaid) or says why it cannot.
+* `providers` — `PaymentProvider` (`create_payment`, `parse_webhook`, `fetch_status`), the
+  demo's `TestBankProvider` (HMAC-signed webhooks) and `YooKassaProvider` (API v3; webhooks
+  trusted by source address and a re-fetch); `get_provider(name)`.
+
+How the order code uses them (next session):
+
+* Paying by invoice: an `Invoice` row per order numbers it; `render_invoice` draws it from the
+  order's lines, the organisation and the distributor's bank details; the bank statement upload
+  runs `parse_statement`, then `match_payments` against the open invoices, and a service records
+  each match as a Payment under the invoice's lock, leaving the unmatched ones for a person.
+* Paying online: a `Payment` row is created first (its id is the provider's idempotency key and
+  goes into metadata), then `provider.create_payment`, and the buyer is redirected to
+  `confirmation_url`. The webhook view calls `parse_webhook` and hands the event to a service.
+* A payment is never applied twice: the Payment model will have a unique constraint on
+  (provider, provider_payment_id) — for statement lines the provider is «bank» and the id is
+  the statement document's account, date and number — and the service applying an event locks
+  the Payment row, checks the amount against its own, and changes its status only from
+  pending, so a webhook delivered twice, or a webhook and a status poll, change nothing the
+  second time.
+"""
