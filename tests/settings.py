@@ -19,3 +19,6 @@ from kabinet.config.settings import *  # noqa: F403
 
 # Argon2 at full strength costs ~50 ms a hash; the suite hashes thousands of passwords.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# `kabinet demo` loads 20 000 products; tests that load the demo need only a few hundred.
+KABINET_DEMO_PRODUCTS = 300

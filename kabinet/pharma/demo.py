@@ -8,6 +8,7 @@ the head office is the distributor's address from the seed.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.contrib.auth.models import Permission
 from django.db import transaction
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from kabinet.accounts.models import User
 from kabinet.geo.models import City, Region
+from kabinet.pharma.catalog.demo import load_catalog
 from kabinet.pharma.models import (
     ActivityType,
     Authority,
@@ -125,6 +127,7 @@ def _organisation() -> None:
             "status": OrganisationStatus.ACTIVE,
             "contract_number": "ФД-2026/014",
             "contract_date": date(2026, 2, 2),
+            "discount_percent": Decimal("2.00"),
         },
     )
     moscow = _city("77", "Москва")
@@ -208,9 +211,12 @@ def load() -> list[str]:
     _organisation()
     _manager()
     _queue_examples()
+    catalog = load_catalog(price_groups={ORG["inn"]: "standard"})
     return [
         f"фарма, кабинет партнёра /pharma/login/: администратор аптеки {ADMIN_LOGIN}, "
         f"сотрудник {COLLEAGUE_LOGIN}; пароль {PASSWORD}",
         f"фарма, менеджер (бэк-офис /admin/, очереди /pharma/backoffice/): {MANAGER_LOGIN}, "
         f"пароль {PASSWORD}",
+        f"фарма, каталог: {catalog['products']} товаров на {catalog['warehouses']} складах, "
+        f"{catalog['promotions']} акций",
     ]

@@ -22,6 +22,7 @@ def test_demo_is_idempotent_and_builds_34_branches(db):
             "сотрудник apteka-staff; пароль pharma-demo-2026",
             "фарма, менеджер (бэк-офис /admin/, очереди /pharma/backoffice/): pharma-manager, "
             "пароль pharma-demo-2026",
+            "фарма, каталог: 300 товаров на 34 складах, 7 акций",
         ]
     )
     assert Branch.objects.count() == 34

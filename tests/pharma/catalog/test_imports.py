@@ -938,7 +938,7 @@ def test_the_sample_files_import_cleanly(cat):
 
     samples = Path(imports.__file__).with_name("samples")
     Warehouse.objects.create(
-        branch=cat["warehouse"].branch, code="moscow", name="Москва-2", is_main=False
+        branch=cat["warehouse"].branch, code="wh-moscow", name="Москва-2", is_main=False
     )
     for kind, name in (
         ("catalog", "catalog.csv"),
