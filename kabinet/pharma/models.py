@@ -16,6 +16,7 @@ from kabinet.geo.models import City, Region
 # The catalog's models live in their own module; importing them here registers them with
 # the pharma app (one app, one migration history).
 from kabinet.pharma.catalog import models as catalog_models  # noqa: F401
+from kabinet.pharma.orders import models as order_models  # noqa: F401
 
 
 class Branch(models.Model):
@@ -156,6 +157,10 @@ class Organisation(models.Model):
     )
     discount_percent = models.DecimalField(
         _("скидка организации, %"), max_digits=5, decimal_places=2, default=0
+    )
+    # Orders above it, placed by a user without the MANAGE authority, wait for approval.
+    approval_threshold_kopecks = models.BigIntegerField(
+        _("заказы на согласование свыше, коп."), null=True, blank=True
     )
     created_at = models.DateTimeField(_("создана"), default=timezone.now)
 
