@@ -12,7 +12,9 @@ One run:
    times `search_products` on it with no HTTP and no load, and keeps PostgreSQL's plan of
    a typo query to show which indexes answer it;
 3. starts the production server (`kabinet serve`: granian, a generated SECRET_KEY, no
-   DEBUG) on a free loopback port;
+   DEBUG) on a free loopback port, with Redis (`--redis-url`, a spare database number) as
+   production has it: the cache, and with it the sessions read from the cache
+   (`cached_db`) — every cabinet request reads its session;
 4. runs `--rounds` rounds, each of: `--clients` concurrent keep-alive clients sending the
    query mix to GET /pharma/cabinet/catalog/search.json with the partner's session cookie
    for `--seconds`, then the same clients on /healthz for as long — the reference, the
@@ -57,6 +59,8 @@ from kabinet.pharma.catalog.layout import to_latin
 __all__ = ["BenchError", "Options", "run"]
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/kabinet_bench_search"
+#: A spare Redis database: the benchmark writes its partner's session there and deletes it.
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
 #: The target of issue 6: search p95 under concurrent load on the 2-core machine.
 TARGET_P95_MS = 50
 SEARCH_PATH = "/pharma/cabinet/catalog/search.json"
@@ -72,6 +76,7 @@ class Options:
     clients: int = 8
     rounds: int = 3
     database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str = DEFAULT_REDIS_URL  # "" for none: local-memory cache, database sessions
     # `kabinet serve`'s own defaults: the benchmark measures what production runs.
     workers: int = 1
     threads: int = 8
@@ -99,6 +104,11 @@ def add_arguments(sub: Any) -> None:
         help="a scratch PostgreSQL database (name must contain 'bench'); dropped and created, "
         "and dropped again at the end",
     )
+    bench.add_argument(
+        "--redis-url",
+        default=defaults.redis_url,
+        help="the server's REDIS_URL (cache and sessions), a spare database; '' for none",
+    )
     bench.add_argument("--workers", type=int, default=defaults.workers, help="granian workers")
     bench.add_argument(
         "--threads", type=int, default=defaults.threads, help="granian threads per worker"
@@ -118,6 +128,7 @@ def options_from(values: dict[str, Any]) -> Options:
         clients=values["clients"],
         rounds=values["rounds"],
         database_url=values["database_url"],
+        redis_url=values["redis_url"],
         workers=values["workers"],
         threads=values["threads"],
         products=values["products"],
@@ -374,11 +385,28 @@ def _partner_cookie() -> tuple[str, str]:
     return name, client.cookies[name].value
 
 
+def _sessions(session_key: str) -> dict[str, Any]:
+    """The server's session engine and cache, and the cache keys the session may occupy."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.core.cache import cache
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    keys = [cache.make_key(store.cache_key)] if hasattr(store, "cache_key") else []
+    return {
+        "engine": settings.SESSION_ENGINE,
+        "cache": settings.CACHES["default"]["BACKEND"],
+        "cache_keys": keys,
+    }
+
+
 def prepare(*, products: int, queries: int, seed: int = 1) -> dict[str, Any]:
     """Catalog, partner, query mix, direct timings and a plan (runs inside the database)."""
     _setup()
     from django.db import connection
 
+    from kabinet.pharma.catalog.api import SUGGESTION_FIELDS
     from kabinet.pharma.catalog.models import Barcode, Product
     from kabinet.pharma.catalog.search import SearchFilters, explain_search, search_products
 
@@ -391,6 +419,7 @@ def prepare(*, products: int, queries: int, seed: int = 1) -> dict[str, Any]:
         # pending lists merged (a search otherwise scans the pending list linearly).
         cursor.execute("VACUUM ANALYZE")
     cookie = _partner_cookie()
+    sessions = _sessions(cookie[1])
 
     rng = random.Random(seed)  # noqa: S311 — test data
     loaded = Product.objects.filter(is_active=True).count()
@@ -413,13 +442,15 @@ def prepare(*, products: int, queries: int, seed: int = 1) -> dict[str, Any]:
     mix = query_mix(sample, count=queries, rng=rng)
 
     started = time.monotonic()
+    # As search.json calls it.
+    suggest = {"filters": SearchFilters(), "limit": 20, "fields": SUGGESTION_FIELDS}
     for _kind, query in mix[: len(KINDS) * 10]:  # warm the caches and the plans
-        search_products(query=query, filters=SearchFilters(), limit=20)
+        search_products(query=query, **suggest)
     by_kind: dict[str, list[float]] = {kind: [] for kind in KINDS}
     empty: Counter[str] = Counter()
     for kind, query in mix:
         begun = time.perf_counter()
-        page = search_products(query=query, filters=SearchFilters(), limit=20)
+        page = search_products(query=query, **suggest)
         by_kind[kind].append((time.perf_counter() - begun) * 1000)
         empty[kind] += not page.items
     timings["direct"] = time.monotonic() - started
@@ -429,6 +460,7 @@ def prepare(*, products: int, queries: int, seed: int = 1) -> dict[str, Any]:
         "source": source,
         "products": loaded,
         "cookie": list(cookie),
+        "sessions": sessions,
         "paths": [search_path(q) for _k, q in mix],
         "samples": {kind: [q for k, q in mix if k == kind][:3] for kind in KINDS},
         "direct": {
@@ -608,6 +640,8 @@ class Bench:
     children: list[subprocess.Popen[Any]] = field(default_factory=list)
     #: Cores each process group used during the last `call`.
     last_cpu: dict[str, float] = field(default_factory=dict)
+    #: Redis keys the partner's session may occupy, deleted at the end.
+    cache_keys: list[str] = field(default_factory=list)
 
     def say(self, text: str = "") -> None:
         self.out.write(text + "\n")
@@ -629,6 +663,9 @@ class Bench:
             ALLOWED_HOSTS="127.0.0.1",
             LOG_LEVEL="WARNING",
         )
+        env.pop("REDIS_URL", None)
+        if self.opts.redis_url:
+            env["REDIS_URL"] = self.opts.redis_url
         return env
 
     def call(self, cmd: list[str], *, what: str, timeout: float) -> str:
@@ -748,6 +785,17 @@ def run(opts: Options, out: Output, argv: list[str]) -> int:
                 bench.db.drop()
             except Exception as exc:  # report it and go on cleaning up
                 bench.say(f"could not drop database {bench.db.name}: {exc}")
+            if opts.redis_url and bench.cache_keys:
+                try:
+                    _redis(opts.redis_url).delete(*bench.cache_keys)
+                except Exception as exc:  # report it and go on cleaning up
+                    bench.say(f"could not delete the session from Redis: {exc}")
+
+
+def _redis(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=5)
 
 
 def _run(bench: Bench, argv: list[str]) -> int:
@@ -761,6 +809,13 @@ def _run(bench: Bench, argv: list[str]) -> int:
             f"cannot reach PostgreSQL at {bench.db.host}:{bench.db.port}: {exc}"
         ) from exc
     say("machine: " + "; ".join(system.facts(version)))
+    if opts.redis_url:
+        try:
+            _redis(opts.redis_url).ping()
+        except Exception as exc:
+            raise BenchError(
+                f"cannot reach Redis at {opts.redis_url}: {exc} (--redis-url '' runs without)"
+            ) from exc
     say(
         f"setup: granian --workers {opts.workers} --threads {opts.threads}; {opts.clients} "
         f"clients (Python, 2 processes), keep-alive; {opts.seconds} s per run, {opts.rounds} "
@@ -768,14 +823,19 @@ def _run(bench: Bench, argv: list[str]) -> int:
     )
     say()
     data = bench.prepare()
+    sessions = data["sessions"]
+    bench.cache_keys = sessions["cache_keys"]
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in data["timings"].items())
     say(f"catalog: {data['products']} active products from {data['source']} ({timings})")
+    cache = f"{sessions['cache']} at {opts.redis_url}" if opts.redis_url else sessions["cache"]
+    say(f"sessions: {sessions['engine']}; cache: {cache}")
     say("query mix, equal shares; e.g.:")
     for kind, queries in data["samples"].items():
         say(f"  {kind:<15} " + ", ".join(f"«{q}»" for q in queries))
     direct = data["direct"]
     say(
-        f"search_products() alone (no HTTP, no load): p50 {ms(direct['p50_ms'])} ms, "
+        "search_products() as search.json calls it, alone (no HTTP, no load): "
+        f"p50 {ms(direct['p50_ms'])} ms, "
         f"p95 {ms(direct['p95_ms'])} ms, p99 {ms(direct['p99_ms'])} ms"
     )
     for kind, figures in direct["by_kind"].items():

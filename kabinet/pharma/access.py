@@ -33,7 +33,8 @@ def partner_required(authority: str | None = None) -> Callable:
             if not request.user.is_authenticated:
                 login = reverse("pharma:login")
                 return HttpResponseRedirect(f"{login}?{urlencode({'next': request.path})}")
-            partner = selectors.partner_of(request.user)
+            # A view behind two gates looks its partner up once.
+            partner = getattr(request, "partner", None) or selectors.partner_of(request.user)
             if partner is None:
                 raise DjangoPermissionDenied
             if authority is not None and not partner.has_authority(authority):

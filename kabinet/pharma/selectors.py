@@ -35,9 +35,15 @@ def partner_of(user: Any) -> PartnerUser | None:
     """The signed-in user's membership, or None for anyone who is not an active partner."""
     if user is None or not user.is_authenticated or not user.is_active:
         return None
-    return (
-        PartnerUser.objects.select_related("organisation", "user").filter(user_id=user.pk).first()
+    # Every cabinet request asks this: one query, which does not join the user it already has
+    # (neither to load it nor to sort by Meta.ordering's username; one row anyway).
+    found = list(
+        PartnerUser.objects.select_related("organisation").filter(user_id=user.pk).order_by()[:1]
     )
+    if not found:
+        return None
+    found[0].user = user
+    return found[0]
 
 
 def require_authority(partner: PartnerUser, authority: str) -> None:

@@ -7,6 +7,7 @@ refusals.
 
 from __future__ import annotations
 
+import io
 import math
 import random
 from collections import Counter
@@ -113,3 +114,16 @@ def test_options_are_checked():
 def test_command_refuses_a_database_it_must_not_drop():
     with pytest.raises(CommandError, match="must contain 'bench'"):
         call_command("bench", "search", "--database-url", "postgres://postgres@127.0.0.1/kabinet")
+
+
+def test_server_gets_the_redis_url_or_none(tmp_path, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://elsewhere:6379/0")
+    db = search.Database.scratch(search.DEFAULT_DATABASE_URL)
+    with_redis = search.Bench(opts=search.Options(), out=io.StringIO(), db=db, work=tmp_path)
+    assert with_redis.child_env()["REDIS_URL"] == "redis://127.0.0.1:6379/14"
+    without = search.Bench(
+        opts=search.Options(redis_url=""), out=io.StringIO(), db=db, work=tmp_path
+    )
+    assert "REDIS_URL" not in without.child_env()
+    values = {**vars(search.Options()), "redis_url": ""}
+    assert search.options_from(values) == search.Options(redis_url="")

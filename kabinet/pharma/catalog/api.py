@@ -15,6 +15,16 @@ SUGGESTIONS = 20
 MIN_QUERY_LENGTH = 2
 # Longer input is not a product name; cutting it keeps a pasted text from costing a scan.
 MAX_QUERY_LENGTH = 100
+# Each suggestion, in this order; read as plain rows (no Product objects), every request.
+SUGGESTION_FIELDS = (
+    "code",
+    "trade_name",
+    "inn_name",
+    "form",
+    "dosage",
+    "pack",
+    "manufacturer__name",
+)
 
 
 @require_GET
@@ -24,19 +34,10 @@ def search_json(request: PartnerRequest) -> JsonResponse:
     query = request.GET.get("q", "")[:MAX_QUERY_LENGTH]
     if len(normalise(query)) < MIN_QUERY_LENGTH:
         return JsonResponse([], safe=False)
-    page = search_products(query=query, filters=SearchFilters(), limit=SUGGESTIONS)
-    return JsonResponse(
-        [
-            {
-                "code": p.code,
-                "trade_name": p.trade_name,
-                "inn_name": p.inn_name,
-                "form": p.form,
-                "dosage": p.dosage,
-                "pack": p.pack,
-                "manufacturer": p.manufacturer.name,
-            }
-            for p in page.items
-        ],
-        safe=False,
+    page = search_products(
+        query=query, filters=SearchFilters(), limit=SUGGESTIONS, fields=SUGGESTION_FIELDS
     )
+    for row in page.items:
+        row["manufacturer"] = row.pop("manufacturer__name")
+    # Cyrillic as UTF-8, not \uXXXX escapes: a third of the bytes.
+    return JsonResponse(page.items, safe=False, json_dumps_params={"ensure_ascii": False})

@@ -43,7 +43,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -86,6 +86,9 @@ _FTS = (
     "@@ to_tsquery('simple'::regconfig, %s)"
 )
 _NOT_DIGIT_SEPARATORS = re.compile(r"[\s-]+")
+# Names of the helper columns added to `fields` rows; no product field is called so.
+_TOTAL = "search_total"
+_ID = "search_id"
 
 
 @dataclass(frozen=True)
@@ -101,9 +104,10 @@ class SearchFilters:
 
 @dataclass(frozen=True)
 class SearchPage:
-    """One page of results: products with manufacturer and category loaded."""
+    """One page of results: products with manufacturer and category loaded, or, when
+    `search_products` was given `fields`, dicts of those fields."""
 
-    items: list[Product]
+    items: list[Any]
     total: int
     # The query the results are for: as typed, or retyped in the other layout («ношпа»).
     query_used: str
@@ -112,8 +116,24 @@ class SearchPage:
 
 @dataclass(frozen=True)
 class _Found:
-    items: list[Product]
+    items: list[Any]
     total: int
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Where and how a page is cut, and what its items are."""
+
+    sort: str
+    offset: int
+    limit: int
+    # Product fields (lookups such as "manufacturer__name" too) to return as dicts; None for
+    # Product objects.
+    fields: tuple[str, ...] | None = None
+
+    def by_name(self) -> _Shape:
+        """The same, ordered by name where relevance means nothing (no query, a barcode)."""
+        return replace(self, sort="name") if self.sort == "relevance" else self
 
 
 def search_products(
@@ -123,23 +143,32 @@ def search_products(
     sort: str = "relevance",
     limit: int = 30,
     offset: int = 0,
+    fields: Sequence[str] | None = None,
 ) -> SearchPage:
-    """Active products matching `query` and `filters`; an empty query browses by name."""
+    """Active products matching `query` and `filters`; an empty query browses by name.
+
+    With `fields` (e.g. "code", "manufacturer__name") the items are dicts of those: no
+    Product objects and no joins beyond what the fields name — what a JSON answer needs.
+    """
     if sort not in SORTS:
         raise ValidationFailed(_("Неизвестный порядок сортировки."), field="sort")
     if not 1 <= limit <= MAX_LIMIT or offset < 0:
         raise ValidationFailed(_("Неверные границы страницы."), field="limit")
+    shape = _Shape(
+        sort=sort, offset=offset, limit=limit, fields=None if fields is None else tuple(fields)
+    )
     products = _filtered(filters)
     typed = " ".join(query.split())
     text = normalise(typed)
     if not text:
-        found = _page(products, sort="name" if sort == "relevance" else sort, at=(offset, limit))
+        found = _page(products, shape=shape.by_name())
         return SearchPage(items=found.items, total=found.total, query_used="")
 
     digits = _NOT_DIGIT_SEPARATORS.sub("", typed)
     if digits.isdigit() and len(digits) >= BARCODE_MIN_DIGITS:
         by_code = products.filter(id__in=_barcodes_from(digits).values("product_id"))
-        found = _page(by_code, sort="name" if sort == "relevance" else sort, at=(offset, limit))
+        # A few rows at most: counted in the page's query.
+        found = _ranked_page(by_code, shape=shape.by_name())
         # Not searched as text: barcodes differ in a digit or two, so similarity would
         # offer a dozen wrong products for a code that is not in the catalog.
         return SearchPage(items=found.items, total=found.total, query_used=digits)
@@ -154,7 +183,7 @@ def search_products(
     # answers first; the similarity search runs only when no word matched anywhere.
     for stage in stages:
         for shown, variant in variants:
-            found = stage(products, variant, sort=sort, at=(offset, limit))
+            found = stage(products, variant, shape=shape)
             if found.total:
                 return SearchPage(
                     items=found.items,
@@ -210,15 +239,19 @@ _ORDER = {
 }
 
 
-def _page(products: QuerySet[Product], *, sort: str, at: tuple[int, int]) -> _Found:
-    offset, limit = at
+def _page(products: QuerySet[Product], *, shape: _Shape) -> _Found:
+    """A page of the whole (filtered) catalog: counted apart, since a window count would
+    read every row where the name index hands over just a page."""
     total = products.count()
-    items = list(
-        products.select_related("manufacturer", "category").order_by(*_ORDER[sort])[
-            offset : offset + limit
-        ]
-    )
-    return _Found(items=items, total=total)
+    return _Found(items=_items(products.order_by(*_ORDER[shape.sort]), shape), total=total)
+
+
+def _items(ordered: QuerySet[Product], shape: _Shape) -> list[Any]:
+    """The page of `ordered`, as `shape.fields` dicts or Products with their relations."""
+    window = slice(shape.offset, shape.offset + shape.limit)
+    if shape.fields is None:
+        return list(ordered.select_related("manufacturer", "category")[window])
+    return list(ordered.values(*shape.fields)[window])
 
 
 # ---------------------------------------------------------------------------- PostgreSQL
@@ -238,16 +271,12 @@ def _tsquery(words: Sequence[str]) -> str:
     return " & ".join(parts)
 
 
-def _postgres_prefix(
-    products: QuerySet[Product], text: str, *, sort: str, at: tuple[int, int]
-) -> _Found:
-    return _ranked_page(_postgres_prefix_matches(products, text), sort=sort, at=at)
+def _postgres_prefix(products: QuerySet[Product], text: str, *, shape: _Shape) -> _Found:
+    return _ranked_page(_postgres_prefix_matches(products, text), shape=shape)
 
 
-def _postgres_typos(
-    products: QuerySet[Product], text: str, *, sort: str, at: tuple[int, int]
-) -> _Found:
-    return _ranked_page(_postgres_typo_matches(products, text), sort=sort, at=at)
+def _postgres_typos(products: QuerySet[Product], text: str, *, shape: _Shape) -> _Found:
+    return _ranked_page(_postgres_typo_matches(products, text), shape=shape)
 
 
 def _postgres_prefix_matches(products: QuerySet[Product], text: str) -> QuerySet[Product]:
@@ -281,18 +310,19 @@ def _postgres_typo_matches(products: QuerySet[Product], text: str) -> QuerySet[P
     return products.filter(similar).annotate(score=score)
 
 
-def _ranked_page(matched: QuerySet[Product], *, sort: str, at: tuple[int, int]) -> _Found:
-    """A page of scored matches and their total, in one query when the page is not empty."""
-    offset, limit = at
-    rows: list[Any] = list(
-        matched.annotate(total=Window(Count("*")))
-        .select_related("manufacturer", "category")
-        .order_by(*_ORDER[sort])[offset : offset + limit]
-    )
-    if rows:
-        return _Found(items=rows, total=rows[0].total)
-    if not offset:
-        return _Found(items=[], total=0)
+def _ranked_page(matched: QuerySet[Product], *, shape: _Shape) -> _Found:
+    """A page of matches and their total, in one query when the page is not empty."""
+    counted = matched.annotate(**{_TOTAL: Window(Count("*"))}).order_by(*_ORDER[shape.sort])
+    if shape.fields is None:
+        rows = _items(counted, shape)
+        total = getattr(rows[0], _TOTAL) if rows else 0
+    else:
+        rows = _items(counted, replace(shape, fields=(*shape.fields, _TOTAL)))
+        total = rows[0][_TOTAL] if rows else 0
+        for row in rows:
+            del row[_TOTAL]
+    if rows or not shape.offset:
+        return _Found(items=rows, total=total)
     return _Found(items=[], total=matched.count())
 
 
@@ -314,9 +344,7 @@ def explain_search(*, query: str, filters: SearchFilters) -> str:
 # -------------------------------------------------------------------------------- SQLite
 
 
-def _sqlite_prefix(
-    products: QuerySet[Product], text: str, *, sort: str, at: tuple[int, int]
-) -> _Found:
+def _sqlite_prefix(products: QuerySet[Product], text: str, *, shape: _Shape) -> _Found:
     _ensure_sqlite_index()
     words = text.split()
     searchable = [w for w in words if len(w) >= 3]  # the trigram tokenizer's shortest term
@@ -336,32 +364,33 @@ def _sqlite_prefix(
             candidates = candidates.filter(search_text__startswith=word) | candidates.filter(
                 search_text__contains=" " + word
             )
-    return _sqlite_page(_scored(candidates, text, exact_score), sort=sort, at=at)
+    return _sqlite_page(_scored(candidates, text, exact_score), shape=shape)
 
 
-def _sqlite_typos(
-    products: QuerySet[Product], text: str, *, sort: str, at: tuple[int, int]
-) -> _Found:
+def _sqlite_typos(products: QuerySet[Product], text: str, *, shape: _Shape) -> _Found:
     _ensure_sqlite_index()
     typos = products.filter(id__in=_sqlite_fuzzy_candidates(text.split()))
-    return _sqlite_page(_scored(typos, text, typo_score), sort=sort, at=at)
+    return _sqlite_page(_scored(typos, text, typo_score), shape=shape)
 
 
-def _sqlite_page(
-    scored: list[tuple[float, int, str, str]], *, sort: str, at: tuple[int, int]
-) -> _Found:
+def _sqlite_page(scored: list[tuple[float, int, str, str]], *, shape: _Shape) -> _Found:
     if not scored:
         return _Found(items=[], total=0)
-    if sort == "relevance":
+    if shape.sort == "relevance":
         scored.sort(key=lambda r: (-r[0], r[2], r[1]))
-    elif sort == "name":
+    elif shape.sort == "name":
         scored.sort(key=lambda r: (r[2], r[1]))
     else:
         scored.sort(key=lambda r: (r[3], r[2], r[1]))
-    offset, limit = at
-    ids = [r[1] for r in scored[offset : offset + limit]]
-    by_id = Product.objects.select_related("manufacturer", "category").in_bulk(ids)
-    return _Found(items=[by_id[pk] for pk in ids], total=len(scored))
+    ids = [r[1] for r in scored[shape.offset : shape.offset + shape.limit]]
+    if shape.fields is None:
+        by_id = Product.objects.select_related("manufacturer", "category").in_bulk(ids)
+        return _Found(items=[by_id[pk] for pk in ids], total=len(scored))
+    rows = {
+        row.pop(_ID): row
+        for row in Product.objects.filter(id__in=ids).values(*shape.fields, **{_ID: F("id")})
+    }
+    return _Found(items=[rows[pk] for pk in ids], total=len(scored))
 
 
 def _scored(

@@ -6,13 +6,18 @@ the same tests run on SQLite (FTS5) and on PostgreSQL (pg_trgm + full text).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import date
 
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from kabinet.accounts.models import User
 from kabinet.core.errors import ValidationFailed
 from kabinet.pharma.catalog import search
 from kabinet.pharma.catalog.layout import switch_layout, to_latin, to_russian
@@ -27,6 +32,7 @@ from kabinet.pharma.catalog.models import (
 from kabinet.pharma.catalog.search import SearchFilters, search_products
 from kabinet.pharma.catalog.text import search_text_for
 from kabinet.pharma.models import Authority, Branch
+from kabinet.pharma.selectors import partner_of
 from tests.pharma.conftest import _partner, client_for
 
 pytestmark = pytest.mark.django_db
@@ -290,6 +296,33 @@ def test_items_come_with_manufacturer_and_category(catalog, django_assert_max_nu
     assert names == [("Рекитт Бенкизер", "НПВС"), ("Рекитт Бенкизер", "НПВС")]
 
 
+@pytest.mark.parametrize(
+    ("query", "kw"),
+    [
+        ("нур", {}),  # word prefixes
+        ("нурафен", {}),  # a typo
+        ("yehjatyy", {}),  # the other layout
+        ("4600000000011", {}),  # a barcode
+        ("", {"limit": 5, "offset": 3}),  # browsing
+        ("дротаверин", {"sort": "manufacturer", "limit": 2, "offset": 2}),
+    ],
+)
+def test_fields_give_the_same_page_as_rows(catalog, query, kw):
+    fields = ("code", "trade_name", "manufacturer__name")
+    objects = search_products(query=query, filters=SearchFilters(), **kw)
+    rows = search_products(query=query, filters=SearchFilters(), fields=fields, **kw)
+    assert rows.items == [
+        {"code": p.code, "trade_name": p.trade_name, "manufacturer__name": p.manufacturer.name}
+        for p in objects.items
+    ]
+    assert rows.items  # each case finds something
+    assert (rows.total, rows.query_used, rows.layout_switched) == (
+        objects.total,
+        objects.query_used,
+        objects.layout_switched,
+    )
+
+
 def test_category_filter_takes_the_whole_subtree(catalog):
     cats = catalog["categories"]
     assert codes(filters=SearchFilters(category_id=cats["nsaid"].pk)) == ["P06", "P04", "P05"]
@@ -524,3 +557,42 @@ def test_search_json_returns_the_products(pharmacy, catalog):
     assert client.get(url, {"q": "н"}).json() == []  # too short to suggest
     assert [r["code"] for r in client.get(url, {"q": "ну"}).json()] == ["P04", "P05"]
     assert client.get(url).json() == []
+
+
+def test_search_json_pays_one_query_for_the_partner(pharmacy, catalog):
+    client = client_for(pharmacy.colleague)
+    url = reverse("pharma:catalog-search-json")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url, {"q": "нурофен"}).status_code == 200
+    partner = [q["sql"] for q in queries if "pharma_partneruser" in q["sql"]]
+    # The signed-in user is already loaded: not joined again, not even to sort.
+    assert len(partner) == 1
+    assert "accounts_user" not in partner[0]
+
+
+def test_partner_of_keeps_the_user_it_was_given(pharmacy, django_assert_num_queries):
+    user = User.objects.get(pk=pharmacy.colleague.user_id)
+    with django_assert_num_queries(1):
+        partner = partner_of(user)
+        assert partner.user is user
+        assert partner.organisation == pharmacy.organisation
+    assert partner == pharmacy.colleague
+    outsider = User.objects.create_user(username="outsider", password="x")
+    assert partner_of(outsider) is None
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "engine"),
+    [
+        ("redis://127.0.0.1:6379/14", "django.contrib.sessions.backends.cached_db"),
+        # A per-process memory cache would keep a session ended in one worker alive in another.
+        ("", "django.contrib.sessions.backends.db"),
+    ],
+)
+def test_sessions_are_cached_only_in_a_shared_cache(redis_url, engine):
+    env = {**os.environ, "REDIS_URL": redis_url, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    code = "from django.conf import settings; print(settings.SESSION_ENGINE)"
+    found = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert found.stdout.strip() == engine
