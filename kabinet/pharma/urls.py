@@ -4,6 +4,7 @@ from kabinet.pharma import views
 from kabinet.pharma.catalog import api as catalog_api
 from kabinet.pharma.catalog import backoffice as imports
 from kabinet.pharma.catalog import views as catalog_views
+from kabinet.pharma.orders import views as order_views
 
 app_name = "pharma"
 
@@ -24,7 +25,15 @@ urlpatterns = [
     path("cabinet/catalog/", catalog_views.catalog, name="catalog"),
     path("cabinet/catalog/search.json", catalog_api.search_json, name="catalog-search-json"),
     path("cabinet/catalog/<str:code>/", catalog_views.product_card, name="product"),
-    path("cabinet/orders/", views.orders, name="orders"),
+    path("cabinet/cart/", order_views.cart, name="cart"),
+    path("cabinet/cart/add/", order_views.cart_add, name="cart-add"),
+    path("cabinet/cart/update/", order_views.cart_update, name="cart-update"),
+    path("cabinet/cart/place/", order_views.cart_place, name="cart-place"),
+    path("cabinet/orders/", order_views.orders, name="orders"),
+    path("cabinet/orders/<int:pk>/", order_views.order_detail, name="order"),
+    path("cabinet/orders/<int:pk>/cancel/", order_views.order_cancel, name="order-cancel"),
+    path("cabinet/orders/<int:pk>/approve/", order_views.order_approve, name="order-approve"),
+    path("cabinet/orders/<int:pk>/reorder/", order_views.order_reorder, name="order-reorder"),
     path("cabinet/payments/", views.payments, name="payments"),
     path("cabinet/users/", views.users, name="users"),
     path("cabinet/users/invite/", views.invite, name="invite"),

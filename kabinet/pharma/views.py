@@ -265,12 +265,6 @@ def _section(request: PartnerRequest, title: str, text: str) -> HttpResponse:
 
 
 @require_GET
-@partner_required(Authority.ORDER)
-def orders(request: PartnerRequest) -> HttpResponse:
-    return _section(request, _("Заказы"), _("Корзина, заказы и сроки доставки."))
-
-
-@require_GET
 @partner_required(Authority.PAY)
 def payments(request: PartnerRequest) -> HttpResponse:
     return _section(request, _("Оплата"), _("Счета и оплата заказов."))

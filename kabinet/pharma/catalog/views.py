@@ -24,6 +24,7 @@ from kabinet.pharma.catalog import pricing, search
 from kabinet.pharma.catalog import selectors as catalog_selectors
 from kabinet.pharma.catalog.models import Category, Manufacturer, Product
 from kabinet.pharma.models import Authority, DeliveryAddress
+from kabinet.pharma.orders.selectors import cart_for
 
 PAGE_SIZE = 30
 # The chosen delivery address survives from page to page in the session.
@@ -104,9 +105,15 @@ def _context_of_place(request: PartnerRequest) -> dict:
         if serving and serving.schedule
         else None
     )
+    cart = (
+        cart_for(request.partner, address.pk)
+        if address and request.partner.has_authority(Authority.ORDER)
+        else None
+    )
     return {
         "address": address,
         "addresses": list(partner_selectors.addresses_of(request.partner)),
+        "cart_count": cart.lines.count() if cart else 0,
         "serving": serving,
         "delivery": delivery,
         "region": address.city.region if address else None,
