@@ -169,6 +169,25 @@ def _manager() -> None:
         for model in ("lead", "registration", "organisation", "partneruser", "branch")
         for action in ("view", "change")
     ] + ["add_organisation", "view_city", "view_region"]
+    # The catalog back office (P-BO-2): imports, prices, promotions, stock.
+    codenames += [
+        f"{action}_{model}"
+        for model in (
+            "product",
+            "category",
+            "manufacturer",
+            "barcode",
+            "offer",
+            "warehouse",
+            "pricelist",
+            "price",
+            "pricegroup",
+            "wholesalemarkup",
+            "promotion",
+            "importjob",
+        )
+        for action in ("view", "change")
+    ] + ["add_importjob", "add_price", "add_promotion"]
     manager.user_permissions.set(
         Permission.objects.filter(
             content_type__app_label__in=["pharma", "geo"], codename__in=codenames

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from kabinet.accounts.models import User
@@ -134,3 +136,11 @@ def test_pages_are_available_in_english(client, db):
     login = client.get("/pharma/login/").content.decode()
     assert "Forgot password" in login
     assert "Register" in login
+
+
+def test_demo_manager_may_import_the_catalog(db):
+    demo.load()
+    client = Client()
+    client.force_login(User.objects.get(username=demo.MANAGER_LOGIN))
+    assert client.get(reverse("pharma:import-list")).status_code == 200
+    assert client.get(reverse("pharma:import-new")).status_code == 200
