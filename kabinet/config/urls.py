@@ -11,6 +11,8 @@ admin.site.site_title = "Кабинет"
 admin.site.index_title = "Управление"
 
 urlpatterns = [
+    # The till API first: every purchase resolves its URL, and the patterns are tried in order.
+    path("api/pos/v1/", pos_api.urls),
     path("", include("kabinet.core.urls")),
     path("", include("kabinet.loyalty.web.urls")),
     path("geo/", include("kabinet.geo.urls")),
@@ -18,7 +20,6 @@ urlpatterns = [
     path("callcentre/", include("kabinet.loyalty.callcentre.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("api/pos/v1/", pos_api.urls),
     path("api/app/v1/", app_api.urls),
 ]
 

@@ -61,8 +61,7 @@ def replay(*, scope: str, key: str, request_hash: str) -> StoredResponse | None:
     stored_hash, status, body = row
     if stored_hash != request_hash:
         raise conflict()
-    # PostgreSQL's jsonb and SQLite's text both arrive as text (as for JSONField).
-    return StoredResponse(int(status), json.loads(body) if isinstance(body, str | bytes) else body)
+    return StoredResponse(int(status), _body(body))
 
 
 def remember(*, scope: str, key: str, request_hash: str, status: int, body: dict[str, Any]) -> None:
@@ -87,10 +86,28 @@ def remember(*, scope: str, key: str, request_hash: str, status: int, body: dict
 def stored_many(*, scope: str, keys: list[str]) -> dict[str, tuple[str, StoredResponse]]:
     """For a batch: key → (request hash, stored response) of the keys already used, in one
     query. The caller compares the hashes (a differing one is the 409 of `replay`)."""
-    rows = IdempotencyRecord.objects.filter(scope=scope, key__in=keys).values_list(
-        "key", "request_hash", "response_status", "response_body"
-    )
-    return {key: (digest, StoredResponse(status, body)) for key, digest, status, body in rows}
+    if not keys:
+        return {}
+    if connection.vendor == "postgresql":
+        keys_match, params = f"{_KEY} = ANY(%s)", [scope, list(keys)]
+    else:
+        keys_match, params = f"{_KEY} IN ({', '.join(['%s'] * len(keys))})", [scope, *keys]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_KEY}, request_hash, response_status, response_body FROM {_table()} "  # noqa: S608
+            f"WHERE scope = %s AND {keys_match}",
+            params,
+        )
+        rows = cursor.fetchall()
+    return {
+        key: (digest, StoredResponse(int(status), _body(body)))
+        for key, digest, status, body in rows
+    }
+
+
+def _body(raw: Any) -> dict[str, Any]:
+    # PostgreSQL's jsonb and SQLite's text both arrive as text (as for JSONField).
+    return json.loads(raw) if isinstance(raw, str | bytes) else raw
 
 
 def conflict() -> Conflict:
@@ -102,10 +119,32 @@ def conflict() -> Conflict:
 
 def remember_many(*, scope: str, responses: list[tuple[str, str, int, dict[str, Any]]]) -> None:
     """Store (key, request hash, status, body) of a batch in one INSERT; same transaction
-    as the writes, and a key taken meanwhile fails it with IntegrityError, like `remember`."""
-    IdempotencyRecord.objects.bulk_create(
-        IdempotencyRecord(
-            scope=scope, key=key, request_hash=digest, response_status=status, response_body=body
-        )
+    as the writes, and a key taken meanwhile fails it with IntegrityError, like `remember`.
+
+    Plain SQL for the reason `replay` gives; on PostgreSQL one array per column, so the
+    statement stays short (psycopg re-parses a long one's placeholders on every call)."""
+    if not responses:
+        return
+    ops = connection.ops
+    now = ops.adapt_datetimefield_value(timezone.now())
+    rows = [
+        (scope, key, digest, status, ops.adapt_json_value(body, None), now)
         for key, digest, status, body in responses
-    )
+    ]
+    columns = f"(scope, {_KEY}, request_hash, response_status, response_body, created_at)"
+    if connection.vendor == "postgresql":
+        fields = [
+            IdempotencyRecord._meta.get_field(name)
+            for name in ("scope", "key", "request_hash", "response_status", "response_body")
+        ]
+        arrays = ", ".join(f"%s::{field.cast_db_type(connection)}[]" for field in fields)
+        sql = f"INSERT INTO {_table()} {columns} SELECT *, %s FROM unnest({arrays})"  # noqa: S608
+        # The time is the SELECT list's placeholder, before unnest's arrays.
+        params: list[Any] = [now]
+        params += [list(column) for column in zip(*(row[:5] for row in rows), strict=True)]
+    else:
+        marks = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
+        sql = f"INSERT INTO {_table()} {columns} VALUES {marks}"  # noqa: S608
+        params = [value for row in rows for value in row]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

@@ -10,12 +10,13 @@ Units inside this module:
   a point is worth one kopeck);
 * rates — integer basis points (0.5 % = 50 bp, 100 % = 10 000 bp).
 
-Rounding (L-EARN-6): every rule's value is computed exactly, as a `Fraction`
-of a hundredth; only the receipt's *total* is rounded, down, to a whole
-hundredth. The per-rule breakdown and the per-line shares are then apportioned
-from that total by the largest-remainder method: each part is its exact value
-rounded down, and the hundredths the rounding left over go one each to the parts
-with the largest dropped fractions (ties to the earlier part). So every shown
+Rounding (L-EARN-6): every rule's value is computed exactly, as a fraction of
+a hundredth (integer numerators over one common denominator); only the
+receipt's *total* is rounded, down, to a whole hundredth. The per-rule
+breakdown and the per-line shares are then apportioned from that total by the
+largest-remainder method: each part is its exact value rounded down, and the
+hundredths the rounding left over go one each to the parts with the largest
+dropped fractions (ties to the earlier part). So every shown
 part is its exact value rounded down or up, and the parts always add up to the
 total exactly.
 """
@@ -29,7 +30,6 @@ from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from fractions import Fraction
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -311,18 +311,20 @@ def _days_text(n: int) -> str:
     return f"{n} {word}"
 
 
-def _apportion(total: int, weights: Sequence[Fraction]) -> list[int]:
-    """Split integer `total` into integers close to `weights` (largest remainder).
+def _apportion(total: int, numerators: Sequence[int], denominator: int) -> list[int]:
+    """Split integer `total` into integers close to the weights `numerators[i] /
+    denominator` (largest remainder; ties to the earlier weight).
 
     `total` must lie between the sum of the floors and the sum of the ceilings
     of the weights, which holds whenever it is the floor of their sum.
     """
-    shares = [math.floor(w) for w in weights]
+    shares = [n // denominator for n in numerators]
     short = total - sum(shares)
-    with_fraction = [i for i, w in enumerate(weights) if w != shares[i]]
+    with_fraction = [i for i, n in enumerate(numerators) if n % denominator]
     if not 0 <= short <= len(with_fraction):
         raise ValueError("total is not an apportionment of the weights")
-    with_fraction.sort(key=lambda i: (-(weights[i] - shares[i]), i))
+    # Over one denominator, comparing the numerators' remainders compares the fractions.
+    with_fraction.sort(key=lambda i: (-(numerators[i] % denominator), i))
     for i in with_fraction[:short]:
         shares[i] += 1
     return shares
@@ -340,8 +342,8 @@ def allocate_redeemed(redeem_hundredths: int, amounts_kopecks: Sequence[int]) ->
         raise ValueError("cannot redeem more than the receipt's total")
     if redeem_hundredths == 0:
         return tuple(0 for _ in amounts_kopecks)
-    weights = [Fraction(redeem_hundredths * amount, total) for amount in amounts_kopecks]
-    return tuple(_apportion(redeem_hundredths, weights))
+    weights = [redeem_hundredths * amount for amount in amounts_kopecks]
+    return tuple(_apportion(redeem_hundredths, weights, total))
 
 
 def max_redeemable(
@@ -372,14 +374,15 @@ def _share_cap(receipt_total_kopecks: int, program: ProgramSettings) -> int:
 @dataclass(slots=True)
 class _Part:
     rule: str
-    per_line: list[Fraction]
+    #: Each line's exact value: numerators over the receipt's one common denominator.
+    per_line: list[int]
     #: Why the member got more than the base rate; None for the base part.
     message: Message | None
     ref: str | None = None
 
     @property
-    def exact(self) -> Fraction:
-        return sum(self.per_line, Fraction(0))
+    def exact(self) -> int:
+        return sum(self.per_line)
 
 
 def _not_participating_message() -> Message:
@@ -435,21 +438,36 @@ def calculate_accrual(
     # Money paid per line, exactly pro rata. The integer allocation below is
     # what gets recorded per line; earning from the exact shares keeps the
     # result monotonic in every amount and free of a second rounding.
+    #
+    # Exact values are integer numerators over ONE denominator for the whole
+    # receipt — BP_WHOLE × (the total, when points pay: a line's paid share is
+    # amount × (total − redeemed) / total) × the lcm of the fixed offers' bought
+    # amounts — so the arithmetic is on integers (exact, and several times
+    # faster than `Fraction`s, which the till's every purchase used to pay for).
     total_kopecks = receipt.total_kopecks
+    paid_scale = total_kopecks if redeem_hundredths else 1
     paid = [
-        Fraction(amount) - Fraction(redeem_hundredths * amount, total_kopecks)
-        if redeem_hundredths
-        else Fraction(amount)
+        amount * (total_kopecks - redeem_hundredths) if redeem_hundredths else amount
         for amount in amounts
     ]
+    fixed_scale = 1
+    for offer in member.offers:
+        if offer.kind is OfferKind.FIXED and _valid_on(
+            offer.valid_from, offer.valid_to, local_date
+        ):
+            bought = sum(
+                a for a, line in zip(amounts, receipt.lines, strict=True) if offer.matches(line)
+            )
+            if bought:
+                fixed_scale = math.lcm(fixed_scale, bought)
+    denominator = BP_WHOLE * paid_scale * fixed_scale
 
     parts: list[_Part] = []
 
-    def percent(rate_bp: int, selected: Sequence[bool]) -> list[Fraction]:
+    def percent(rate_bp: int, selected: Sequence[bool]) -> list[int]:
         # kopecks × bp / 10 000 = hundredths of a point, since 1 point = 1 RUB.
         return [
-            p * rate_bp / BP_WHOLE if sel else Fraction(0)
-            for p, sel in zip(paid, selected, strict=True)
+            p * rate_bp * fixed_scale if sel else 0 for p, sel in zip(paid, selected, strict=True)
         ]
 
     every_line = [True] * len(amounts)
@@ -516,7 +534,7 @@ def calculate_accrual(
             # return of some of them takes back their share.
             bought = sum(a for a, m in zip(amounts, matching, strict=True) if m)
             per_line = [
-                Fraction(offer.fixed_points_hundredths * a, bought) if m and bought else Fraction(0)
+                offer.fixed_points_hundredths * a * (denominator // bought) if m and bought else 0
                 for a, m in zip(amounts, matching, strict=True)
             ]
         title = f" «{offer.title}»" if offer.title else ""
@@ -530,14 +548,12 @@ def calculate_accrual(
         )
 
     parts = [part for part in parts if part.exact > 0]
-    exact_total = sum((part.exact for part in parts), Fraction(0))
-    total = math.floor(exact_total)  # L-EARN-6: the receipt's total, rounded down
+    exact_total = sum(part.exact for part in parts)
+    total = exact_total // denominator  # L-EARN-6: the receipt's total, rounded down
 
-    by_rule = _apportion(total, [part.exact for part in parts])
-    line_exact = [
-        sum((part.per_line[i] for part in parts), Fraction(0)) for i in range(len(amounts))
-    ]
-    by_line = _apportion(total, line_exact)
+    by_rule = _apportion(total, [part.exact for part in parts], denominator)
+    line_exact = [sum(part.per_line[i] for part in parts) for i in range(len(amounts))]
+    by_line = _apportion(total, line_exact, denominator)
     redeemed_by_line = allocate_redeemed(redeem_hundredths, amounts)
 
     return Accrual(

@@ -178,3 +178,59 @@ def test_the_same_key_twice_in_one_batch_replays_the_first(world):
     assert [r["status"] for r in results] == [201, 201]
     assert results[0]["body"] == results[1]["body"]
     assert Purchase.objects.count() == 1
+
+
+def test_a_batch_reads_its_members_offers_in_one_statement_and_earns_what_one_by_one_would(
+    world,
+):
+    from datetime import timedelta
+
+    from kabinet.loyalty.models import PersonalOffer
+
+    today = timezone.localdate()
+    offers = [
+        PersonalOffer.objects.create(
+            account=account,
+            title="Молоко +5 %",
+            kind="percent",
+            skus=["SKU-1"],
+            bonus_bp=500,
+            valid_from=today - timedelta(days=3),
+            valid_to=today + timedelta(days=3),
+        )
+        for account in (world.anna, world.boris)
+    ]
+    PersonalOffer.objects.create(  # over before the receipts: never counts
+        account=world.anna,
+        title="Прошлое",
+        kind="fixed",
+        skus=["SKU-1"],
+        fixed_points=9_000,
+        valid_from=today - timedelta(days=30),
+        valid_to=today - timedelta(days=20),
+    )
+    items = [
+        batch_item(world.anna_card.number, "b-1", "1000.00", number="B-1"),
+        batch_item(world.boris_card.number, "b-2", "200.00", number="B-2"),
+        batch_item(world.viktor_card.number, "b-3", "100.00", number="B-3"),
+    ]
+    world.till_a.calculate(purchase_body(world.anna_card.number, "10.00"))  # warm caches
+
+    with CaptureQueriesContext(connection) as queries:
+        results = world.till_a.batch(items).json()["results"]
+
+    assert [r["status"] for r in results] == [201] * 3
+    assert [(p["rule"], p["points"], p["ref"]) for p in results[0]["body"]["breakdown"]] == [
+        ("base", "5.00", None),
+        ("offer", "50.00", str(offers[0].pk)),
+    ]
+    assert results[1]["body"]["earned"] == "11.00"
+    assert results[2]["body"]["earned"] == "0.50"
+    offer_reads = [q for q in queries.captured_queries if "loyalty_personaloffer" in q["sql"]]
+    # One for the offers, besides the cards' read (which names the table for the last day).
+    assert len(offer_reads) == 2, offer_reads
+    # The same receipt one by one earns the same.
+    single = world.till_a.commit(
+        purchase_body(world.anna_card.number, "1000.00", number="S-1"), key="s-1"
+    ).json()
+    assert single["earned"] == results[0]["body"]["earned"] == "55.00"
