@@ -36,6 +36,7 @@ from kabinet.pharma.models import (
     Registration,
     RegistrationStatus,
 )
+from kabinet.pharma.orders import admin as _orders_admin  # noqa: F401 — registers the orders
 
 
 def _staff(request: HttpRequest) -> User:

@@ -17,6 +17,7 @@ from kabinet.geo.models import City, Region
 # the pharma app (one app, one migration history).
 from kabinet.pharma.catalog import models as catalog_models  # noqa: F401
 from kabinet.pharma.orders import models as order_models  # noqa: F401
+from kabinet.pharma.payments import models as payment_models  # noqa: F401
 
 
 class Branch(models.Model):
@@ -162,6 +163,8 @@ class Organisation(models.Model):
     approval_threshold_kopecks = models.BigIntegerField(
         _("заказы на согласование свыше, коп."), null=True, blank=True
     )
+    # Deferred orders' unpaid total may not exceed it; 0 means no deferral (SPEC P-PAY-2).
+    credit_limit_kopecks = models.BigIntegerField(_("кредитный лимит, коп."), default=0)
     created_at = models.DateTimeField(_("создана"), default=timezone.now)
 
     class Meta:

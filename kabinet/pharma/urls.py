@@ -4,7 +4,9 @@ from kabinet.pharma import views
 from kabinet.pharma.catalog import api as catalog_api
 from kabinet.pharma.catalog import backoffice as imports
 from kabinet.pharma.catalog import views as catalog_views
+from kabinet.pharma.orders import quick_views
 from kabinet.pharma.orders import views as order_views
+from kabinet.pharma.payments import views as payment_views
 
 app_name = "pharma"
 
@@ -29,11 +31,28 @@ urlpatterns = [
     path("cabinet/cart/add/", order_views.cart_add, name="cart-add"),
     path("cabinet/cart/update/", order_views.cart_update, name="cart-update"),
     path("cabinet/cart/place/", order_views.cart_place, name="cart-place"),
+    path("cabinet/cart/quick/", quick_views.quick_order, name="cart-quick"),
     path("cabinet/orders/", order_views.orders, name="orders"),
     path("cabinet/orders/<int:pk>/", order_views.order_detail, name="order"),
     path("cabinet/orders/<int:pk>/cancel/", order_views.order_cancel, name="order-cancel"),
     path("cabinet/orders/<int:pk>/approve/", order_views.order_approve, name="order-approve"),
     path("cabinet/orders/<int:pk>/reorder/", order_views.order_reorder, name="order-reorder"),
+    path(
+        "cabinet/orders/<int:pk>/invoice.pdf",
+        payment_views.order_invoice,
+        name="order-invoice",
+    ),
+    path("cabinet/orders/<int:pk>/pay/", payment_views.order_pay, name="order-pay"),
+    path(
+        "test-bank/<str:provider_payment_id>/",
+        payment_views.test_bank_pay,
+        name="test-bank-pay",
+    ),
+    path(
+        "payments/webhook/<str:provider>/",
+        payment_views.payment_webhook,
+        name="payment-webhook",
+    ),
     path("cabinet/payments/", views.payments, name="payments"),
     path("cabinet/users/", views.users, name="users"),
     path("cabinet/users/invite/", views.invite, name="invite"),

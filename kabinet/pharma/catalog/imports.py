@@ -282,12 +282,12 @@ def read_table(*, content: bytes, file_name: str) -> tuple[list[str], list[tuple
     numbered = iter(rows)
     header: list[str] = []
     for _line, cells in numbered:
-        if any(_cell_text(c) for c in cells):
-            header = [_cell_text(c) for c in cells]
+        if any(cell_text(c) for c in cells):
+            header = [cell_text(c) for c in cells]
             break
     if not header:
         raise ImportRefused(_("Файл не принят: в нём нет строки заголовков."))
-    body = [(line, cells) for line, cells in numbered if any(_cell_text(c) for c in cells)]
+    body = [(line, cells) for line, cells in numbered if any(cell_text(c) for c in cells)]
     return header, body
 
 
@@ -336,7 +336,7 @@ def _xlsx_rows(content: bytes) -> list[tuple[int, list[Any]]]:
         book.close()
 
 
-def _cell_text(value: Any) -> str:
+def cell_text(value: Any) -> str:
     """A cell as the text a user typed: Excel's numbers without a float's noise."""
     if value is None:
         return ""
@@ -370,8 +370,8 @@ def _rows(kind: str, header: list[str], body: list[tuple[int, list[Any]]]) -> It
             elif isinstance(cell, date):
                 values[name] = cell
             else:
-                values[name] = _cell_text(cell)
-        yield Row(line=line, cells=values, raw=[_cell_text(c) for c in cells])
+                values[name] = cell_text(cell)
+        yield Row(line=line, cells=values, raw=[cell_text(c) for c in cells])
 
 
 # --- cell parsers (each raises _Bad with the reason a user reads) ----------------------------

@@ -14,8 +14,8 @@ QUANTITY_ERRORS = {
     "invalid": _("Количество должно быть целым числом упаковок больше нуля."),
 }
 
-# Payment itself is not built yet: these methods are only stored with the order.
 OFFERED_PAYMENT_METHODS = [
+    (PaymentMethod.ONLINE.value, _("Онлайн-оплата картой")),
     (PaymentMethod.INVOICE.value, _("Счёт на оплату")),
     (PaymentMethod.DEFERRED.value, _("Отсрочка платежа")),
 ]

@@ -126,6 +126,8 @@ class Order(models.Model):
     discount_kopecks = models.BigIntegerField(_("скидка, коп."))
     total_kopecks = models.BigIntegerField(_("к оплате, коп."))
     vat_kopecks = models.BigIntegerField(_("в т. ч. НДС, коп."))
+    # Raised only by payments.services.apply_payment_event, under the payment's lock.
+    paid_kopecks = models.BigIntegerField(_("оплачено, коп."), default=0)
     delivery_date = models.DateField(_("дата доставки"), null=True, blank=True)
     # A client's retry key: the same key of one organisation returns the same order.
     idempotency_key = models.CharField(max_length=64, blank=True, editable=False)
@@ -160,6 +162,14 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return self.number or f"#{self.pk}"
+
+    @property
+    def is_paid(self) -> bool:
+        return self.paid_kopecks >= self.total_kopecks
+
+    @property
+    def unpaid_kopecks(self) -> int:
+        return max(0, self.total_kopecks - self.paid_kopecks)
 
     @staticmethod
     def number_for(*, pk: int, year: int) -> str:

@@ -6,7 +6,8 @@ first-expiring-first-out under that lock and raises `Offer.reserved`; the databa
 `reserved ≤ quantity` constraint is the last line of defence. Cancelling releases the
 reservations, shipping consumes them (quantity and reserved fall together).
 
-Not here: payment (the payment method is only stored), the credit limit of deferred payment,
+A deferred order must fit under the organisation's credit limit (`payments.credit`, checked
+under the organisation's row lock). Not here: payment itself (`payments.services`),
 back-office pages.
 """
 
@@ -44,6 +45,7 @@ from kabinet.pharma.orders.models import (
     Reservation,
     ReservationState,
 )
+from kabinet.pharma.payments import credit
 
 
 class OutOfStock(RuleViolation):
@@ -302,6 +304,11 @@ def _place_order(
                 "min": format_rub(view.min_order_kopecks),
                 "sum": format_rub(view.totals.total_kopecks),
             }
+        )
+
+    if payment_method == PaymentMethod.DEFERRED:
+        credit.check_credit_limit(
+            organisation_id=organisation.pk, total_kopecks=view.totals.total_kopecks
         )
 
     warehouse = view.serving.warehouse

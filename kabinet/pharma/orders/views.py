@@ -27,6 +27,8 @@ from kabinet.pharma.models import Authority
 from kabinet.pharma.orders import rules, selectors, services
 from kabinet.pharma.orders.forms import CartAddForm, CartUpdateForm, PlaceOrderForm
 from kabinet.pharma.orders.models import OrderStatus
+from kabinet.pharma.payments import credit
+from kabinet.pharma.payments import services as payment_services
 
 ORDERS_PAGE_SIZE = 50
 # What a refused cart or order action may raise; NotFound stays a 404.
@@ -91,6 +93,7 @@ def cart(request: PartnerRequest) -> HttpResponse:
             **place,
             "cart": view,
             "form": PlaceOrderForm.for_address(address.pk) if address else None,
+            "credit": credit.credit_of(request.partner.organisation),
         },
     )
 
@@ -241,6 +244,9 @@ def order_detail(request: PartnerRequest, pk: int) -> HttpResponse:
             "can_cancel": rules.can_cancel(order.status),
             "can_approve": order.status == OrderStatus.AWAITING_APPROVAL
             and partner.has_authority(Authority.MANAGE),
+            "may_pay": partner.has_authority(Authority.PAY),
+            "can_pay_online": partner.has_authority(Authority.PAY)
+            and payment_services.can_pay_online(order),
         },
     )
 

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from kabinet.pharma.catalog.selectors import day_text
-from kabinet.pharma.models import Authority, DeliveryAddress
+from kabinet.pharma.models import Authority, DeliveryAddress, Organisation
 from kabinet.pharma.orders import services
 from kabinet.pharma.orders.models import CartLine, Order, OrderStatus
 from tests.pharma.conftest import _partner, client_for
@@ -244,7 +244,7 @@ def test_refusals_name_the_products_and_change_nothing(pharmacy, catalog):
     assert not Order.objects.exists()
 
     # A payment method the page does not offer is refused by the form.
-    data = {**place_form(client), "payment_method": "online"}
+    data = {**place_form(client), "payment_method": "cash"}
     response = client.post(reverse("pharma:cart-place"), data)
     assert len(texts(response)) == 1
     assert not Order.objects.exists()
@@ -267,6 +267,8 @@ def test_another_organisations_order_is_not_found(pharmacy, other_pharmacy, cata
 
 def test_cancel_then_too_late_to_cancel_again(pharmacy, catalog):
     fill(pharmacy, {"P001": 10})
+    # Deferral needs a credit limit (payments.credit).
+    Organisation.objects.filter(pk=pharmacy.organisation.pk).update(credit_limit_kopecks=10**7)
     order = services.place_order(
         partner=pharmacy.admin, address_id=pharmacy.address.pk, payment_method="deferred"
     )

@@ -1,0 +1,262 @@
+"""Paying orders (SPEC P-PAY-1, P-PAY-3): the invoice, online payment and its webhooks.
+
+Who may pay which order is decided by `orders.selectors.order_of`: another organisation's
+order is NotFound. A provider is never called inside a transaction (it may be a network call);
+the Payment row is written after it answers. An event is applied under the Payment row's lock
+and only to a pending payment, so a webhook delivered twice, or twice at once, changes the
+order's paid amount once.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kabinet.core.errors import NotFound, RuleViolation
+from kabinet.core.money import format_rub
+from kabinet.notifications.services import notify
+from kabinet.pharma.models import PartnerUser
+from kabinet.pharma.orders import selectors as order_selectors
+from kabinet.pharma.orders.models import Order, OrderStatus
+from kabinet.pharma.payments.invoice_pdf import (
+    BankAccount,
+    InvoiceData,
+    InvoiceLine,
+    Party,
+    render_invoice,
+)
+from kabinet.pharma.payments.models import Payment, PaymentState
+from kabinet.pharma.payments.providers import get_provider
+from kabinet.pharma.payments.providers.base import PaymentProvider, WebhookEvent
+from kabinet.pharma.payments.providers.base import PaymentStatus as ProviderStatus
+from kabinet.pharma.payments.providers.test_provider import TestBankProvider
+
+log = logging.getLogger(__name__)
+
+# A simple stand-in for «five banking days».
+INVOICE_DUE_DAYS = 7
+# Settings spell the test bank "test"; Payment rows and webhook URLs use the provider's name.
+_PROVIDER_ALIASES = {"test": TestBankProvider.name}
+
+
+class AmountMismatch(RuleViolation):
+    """The provider reports another amount than the payment's: nothing is applied."""
+
+    default_code = "payment_amount_mismatch"
+
+
+# --- invoice --------------------------------------------------------------------------------
+
+
+def invoice_for(order: Order, *, issued_on: date | None = None) -> InvoiceData:
+    """The «Счёт на оплату» of an order: its number, lines, buyer and our bank details."""
+    supplier = settings.PHARMA_SUPPLIER
+    issued = issued_on or timezone.localdate(order.created_at)
+    organisation = order.organisation
+    address = order.address
+    lines = order.lines.select_related("product").order_by("id")
+    return InvoiceData(
+        number=order.number or str(order.pk),
+        issued_on=issued,
+        due_on=issued + timedelta(days=INVOICE_DUE_DAYS),
+        supplier=Party(
+            name=supplier["name"],
+            inn=supplier["inn"],
+            kpp=supplier["kpp"] or None,
+            address=supplier["address"],
+        ),
+        bank=BankAccount(
+            bank_name=supplier["bank_name"],
+            bic=supplier["bic"],
+            corresp_acc=supplier["corresp_acc"],
+            account=supplier["account"],
+        ),
+        buyer=Party(
+            name=organisation.name,
+            inn=organisation.inn,
+            kpp=organisation.kpp or None,
+            address=f"{address.city.name}, {address.address}",
+        ),
+        lines=tuple(
+            InvoiceLine(
+                name=str(line.product),
+                quantity=line.quantity,
+                price_kopecks=line.price_kopecks,
+                vat_percent=line.vat_percent,
+            )
+            for line in lines
+        ),
+        basis=f"Заказ № {order.number} от {timezone.localdate(order.created_at):%d.%m.%Y}",
+        director=supplier.get("director", ""),
+        accountant=supplier.get("accountant", ""),
+    )
+
+
+def invoice_pdf(*, partner: PartnerUser, order_id: int) -> tuple[str, bytes]:
+    """The file name and the PDF of the invoice of an order of the partner's organisation."""
+    order = order_selectors.order_of(partner, order_id)
+    return f"schet-{order.number}.pdf", render_invoice(invoice_for(order))
+
+
+# --- online payment -------------------------------------------------------------------------
+
+
+def provider_name(configured: str | None = None) -> str:
+    """The configured online provider's name as Payment rows store it."""
+    name = configured if configured is not None else settings.PHARMA_PAYMENT_PROVIDER
+    return _PROVIDER_ALIASES.get(name, name)
+
+
+def bank_page_enabled() -> bool:
+    """Whether the built-in test bank is the configured provider (its page plays the bank)."""
+    return provider_name() == TestBankProvider.name
+
+
+def can_pay_online(order: Order) -> bool:
+    return not order.is_paid and order.status != OrderStatus.CANCELLED
+
+
+def start_online_payment(
+    *, partner: PartnerUser, order_id: int, provider: PaymentProvider | None = None
+) -> Payment:
+    """A pending payment of what is left to pay; the buyer goes to its confirmation_url.
+
+    A pending payment of the same amount is reused, so pressing «Оплатить» twice sends the
+    buyer to one payment page rather than opening two payments.
+    """
+    order = order_selectors.order_of(partner, order_id)
+    if order.status == OrderStatus.CANCELLED:
+        raise RuleViolation(_("Заказ отменён: оплачивать нечего."))
+    if order.is_paid:
+        raise RuleViolation(_("Заказ уже оплачен."))
+    provider = provider or get_provider(provider_name())
+    amount = order.unpaid_kopecks
+    pending = (
+        Payment.objects.filter(
+            order=order,
+            provider=provider.name,
+            status=PaymentState.PENDING,
+            amount_kopecks=amount,
+        )
+        .exclude(confirmation_url="")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if pending is not None:
+        return pending
+    key = uuid.uuid4().hex
+    created = provider.create_payment(
+        payment_id=key,
+        amount_kopecks=amount,
+        description=_("Оплата заказа %(number)s") % {"number": order.number},
+        return_url=settings.SITE_URL + reverse("pharma:order", kwargs={"pk": order.pk}),
+        idempotency_key=key,
+    )
+    try:
+        with transaction.atomic():
+            return Payment.objects.create(
+                order=order,
+                provider=provider.name,
+                provider_payment_id=created.provider_payment_id,
+                amount_kopecks=amount,
+                confirmation_url=created.confirmation_url or "",
+            )
+    except IntegrityError:
+        # The provider answered a retried key with a payment we already recorded.
+        return Payment.objects.get(
+            provider=provider.name, provider_payment_id=created.provider_payment_id
+        )
+
+
+# --- webhooks -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What an event did: changed is False for a replay or an event about a pending payment."""
+
+    payment: Payment
+    changed: bool
+
+
+def apply_payment_event(*, provider: str, event: WebhookEvent) -> Applied:
+    """Record a verified provider event on its payment, once, and credit the order."""
+    with transaction.atomic():
+        payment = (
+            Payment.objects.select_for_update()
+            .filter(provider=provider, provider_payment_id=event.provider_payment_id)
+            .first()
+        )
+        if payment is None:
+            raise NotFound(_("Платёж не найден."))
+        if payment.status != PaymentState.PENDING or event.status == ProviderStatus.PENDING:
+            return Applied(payment, changed=False)
+        if event.amount_kopecks != payment.amount_kopecks:
+            log.warning(
+                "payment amount mismatch",
+                extra={
+                    "payment": payment.pk,
+                    "expected": payment.amount_kopecks,
+                    "reported": event.amount_kopecks,
+                },
+            )
+            raise AmountMismatch(
+                _("Сумма в уведомлении (%(reported)s) не равна сумме платежа (%(expected)s).")
+                % {
+                    "reported": format_rub(event.amount_kopecks),
+                    "expected": format_rub(payment.amount_kopecks),
+                }
+            )
+        now = timezone.now()
+        if event.status == ProviderStatus.CANCELED:
+            payment.status = PaymentState.CANCELED
+            payment.save(update_fields=["status"])
+            return Applied(payment, changed=True)
+        payment.status = PaymentState.SUCCEEDED
+        payment.applied_at = now
+        payment.save(update_fields=["status", "applied_at"])
+        Order.objects.filter(pk=payment.order_id).update(
+            paid_kopecks=F("paid_kopecks") + payment.amount_kopecks, updated_at=now
+        )
+        order = Order.objects.select_related("placed_by").get(pk=payment.order_id)
+        _notify_paid(order, payment)
+        return Applied(payment, changed=True)
+
+
+def handle_webhook(
+    *, provider: str, body: bytes, headers: Mapping[str, str], remote_addr: str | None
+) -> Applied:
+    """Verify a webhook with its provider and apply it; WebhookRejected changes nothing."""
+    event = get_provider(provider).parse_webhook(
+        body=body, headers=headers, remote_addr=remote_addr
+    )
+    return apply_payment_event(provider=provider, event=event)
+
+
+def _notify_paid(order: Order, payment: Payment) -> None:
+    """E-mail the user who placed the order; queued in the caller's transaction."""
+    email = order.placed_by.email
+    if not email:
+        return
+    notify(
+        channel="email",
+        to=email,
+        template="pharma_order_paid",
+        context={
+            "number": order.number,
+            "amount": format_rub(payment.amount_kopecks),
+            "total": format_rub(order.total_kopecks),
+            "paid": format_rub(order.paid_kopecks),
+            "is_paid": order.is_paid,
+        },
+    )
