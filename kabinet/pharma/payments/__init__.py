@@ -1,4 +1,4 @@
-"""Payment building blocks for orders (SPEC P-PAY-1…3, P-NEXT-4): pure modules, no models.
+"""Payment building blocks for orders (SPEC P-PAY-1…3, P-NEXT-4).
 
 * `words` — `amount_in_words(kopecks)`: «Одна тысяча двести тридцать четыре рубля 50 копеек».
 * `gost_qr` — `payment_payload(...)`, `parse_payload(text)`, `qr_png(payload)`: the
@@ -12,7 +12,13 @@
   demo's `TestBankProvider` (HMAC-signed webhooks) and `YooKassaProvider` (API v3; webhooks
   trusted by source address and a re-fetch); `get_provider(name)`.
 
-How the order code uses them (next session):
+* `models` — `Payment`, unique per (provider, provider_payment_id); `services` — invoice PDF
+  of an order, starting an online payment, applying a webhook event under the Payment's row
+  lock; `credit` — the organisation's credit limit and outstanding debt; `views` — invoice
+  download, the test bank's page and the webhook endpoint.
+
+How the order code uses them (online payment and the invoice PDF are wired; the invoice record
+and the bank-statement upload are still to come):
 
 * Paying by invoice: an `Invoice` row per order numbers it; `render_invoice` draws it from the
   order's lines, the organisation and the distributor's bank details; the bank statement upload
