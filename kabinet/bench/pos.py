@@ -70,6 +70,21 @@ _NOT_INHERITED = {
 }
 
 
+def server_env(*, database_url: str, work: Path) -> dict[str, str]:
+    """The production server's environment: a new real key, no DEBUG, HTTP on loopback."""
+    env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
+    env.update(
+        DJANGO_SETTINGS_MODULE="kabinet.config.settings",
+        SECRET_KEY=secrets.token_urlsafe(48),
+        DATABASE_URL=database_url,
+        KABINET_HTTPS="false",
+        KABINET_VAR_DIR=str(work / "var"),
+        ALLOWED_HOSTS="127.0.0.1",
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
 class Output(Protocol):
     """Where the report goes: a text stream, or a management command's stdout."""
 
@@ -168,18 +183,7 @@ class Bench:
         return self.work / "data.txt"
 
     def child_env(self) -> dict[str, str]:
-        """The production server's environment: a new real key, no DEBUG, HTTP on loopback."""
-        env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
-        env.update(
-            DJANGO_SETTINGS_MODULE="kabinet.config.settings",
-            SECRET_KEY=secrets.token_urlsafe(48),
-            DATABASE_URL=self.db.url,
-            KABINET_HTTPS="false",
-            KABINET_VAR_DIR=str(self.work / "var"),
-            ALLOWED_HOSTS="127.0.0.1",
-            LOG_LEVEL="WARNING",
-        )
-        return env
+        return server_env(database_url=self.db.url, work=self.work)
 
     def check_call(self, cmd: list[str], *, what: str, env: dict[str, str] | None = None) -> str:
         """Run a step to its end; its output, or BenchError with the tail of it."""

@@ -53,7 +53,7 @@ from urllib.parse import urlencode, urlsplit
 
 from kabinet.bench import load, system
 from kabinet.bench.pg import BenchError, Database
-from kabinet.bench.pos import _NOT_INHERITED, Output, _sigterm_as_interrupt, ms, statuses_text
+from kabinet.bench.pos import Output, _sigterm_as_interrupt, ms, server_env, statuses_text
 from kabinet.pharma.catalog.layout import to_latin
 
 __all__ = ["BenchError", "Options", "run"]
@@ -652,17 +652,8 @@ class Bench:
         return self.work / "search.json"
 
     def child_env(self) -> dict[str, str]:
-        """The production server's environment: a new real key, no DEBUG, HTTP on loopback."""
-        env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
-        env.update(
-            DJANGO_SETTINGS_MODULE="kabinet.config.settings",
-            SECRET_KEY=secrets.token_urlsafe(48),
-            DATABASE_URL=self.db.url,
-            KABINET_HTTPS="false",
-            KABINET_VAR_DIR=str(self.work / "var"),
-            ALLOWED_HOSTS="127.0.0.1",
-            LOG_LEVEL="WARNING",
-        )
+        """The production server's environment (as the POS bench), sessions as configured here."""
+        env = server_env(database_url=self.db.url, work=self.work)
         env.pop("REDIS_URL", None)
         if self.opts.redis_url:
             env["REDIS_URL"] = self.opts.redis_url
