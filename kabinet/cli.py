@@ -159,8 +159,12 @@ def serve(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="kabinet serve", description=serve.__doc__)
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "1")))
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "8")))
+    # A worker process per core: one runs Python on one core at a time (the GIL); its
+    # threads overlap the waits for PostgreSQL. 2 × 4 threads hold as many connections as
+    # the 1 × 8 this started with, and served search 30 % faster on 2 cores (README).
+    cores = str(os.cpu_count() or 1)
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", cores)))
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "4")))
     args = parser.parse_args(argv)
 
     problem = production_problem(os.environ)

@@ -138,6 +138,9 @@ TASKS = {
 
 # --- Authentication -------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["kabinet.accounts.backends.UserBackend"]
+# Read with the signed-in user on every request, in its one query (accounts/backends.py).
+KABINET_USER_SELECT_RELATED = ("pharma_partner__organisation",)
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
 ]

@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kabinet.accounts.models import User
 from kabinet.core.errors import NotFound, PermissionDenied
 from kabinet.pharma.models import (
     Branch,
@@ -35,7 +36,14 @@ def partner_of(user: Any) -> PartnerUser | None:
     """The signed-in user's membership, or None for anyone who is not an active partner."""
     if user is None or not user.is_authenticated or not user.is_active:
         return None
-    # Every cabinet request asks this: one query, which does not join the user it already has
+    # The session's user comes with its partner row joined (accounts/backends.py), or with
+    # the knowledge that it has none: no query then.
+    if User.pharma_partner.is_cached(user):
+        try:
+            return user.pharma_partner
+        except PartnerUser.DoesNotExist:
+            return None
+    # A user loaded otherwise: one query, which does not join the user it already has
     # (neither to load it nor to sort by Meta.ordering's username; one row anyway).
     found = list(
         PartnerUser.objects.select_related("organisation").filter(user_id=user.pk).order_by()[:1]

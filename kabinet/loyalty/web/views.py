@@ -73,7 +73,7 @@ def _device_token(request: HttpRequest) -> str | None:
 
 def _sign_in(request: HttpRequest, user: Any, response: HttpResponse, *, confirmed: bool) -> None:
     """Start the member's session; a device that just confirmed by SMS becomes known."""
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend="kabinet.accounts.backends.UserBackend")
     if confirmed:
         token = auth.remember_device(
             user=user,

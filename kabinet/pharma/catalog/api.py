@@ -6,7 +6,7 @@ from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
 from kabinet.pharma.access import PartnerRequest, partner_required
-from kabinet.pharma.catalog.search import SearchFilters, search_products
+from kabinet.pharma.catalog.search import suggest
 from kabinet.pharma.catalog.text import normalise
 from kabinet.pharma.models import Authority
 
@@ -15,16 +15,6 @@ SUGGESTIONS = 20
 MIN_QUERY_LENGTH = 2
 # Longer input is not a product name; cutting it keeps a pasted text from costing a scan.
 MAX_QUERY_LENGTH = 100
-# Each suggestion, in this order; read as plain rows (no Product objects), every request.
-SUGGESTION_FIELDS = (
-    "code",
-    "trade_name",
-    "inn_name",
-    "form",
-    "dosage",
-    "pack",
-    "manufacturer__name",
-)
 
 
 @require_GET
@@ -34,10 +24,6 @@ def search_json(request: PartnerRequest) -> JsonResponse:
     query = request.GET.get("q", "")[:MAX_QUERY_LENGTH]
     if len(normalise(query)) < MIN_QUERY_LENGTH:
         return JsonResponse([], safe=False)
-    page = search_products(
-        query=query, filters=SearchFilters(), limit=SUGGESTIONS, fields=SUGGESTION_FIELDS
-    )
-    for row in page.items:
-        row["manufacturer"] = row.pop("manufacturer__name")
+    found = suggest(query, limit=SUGGESTIONS)
     # Cyrillic as UTF-8, not \uXXXX escapes: a third of the bytes.
-    return JsonResponse(page.items, safe=False, json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(found, safe=False, json_dumps_params={"ensure_ascii": False})

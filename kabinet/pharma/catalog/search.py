@@ -164,8 +164,8 @@ def search_products(
         found = _page(products, shape=shape.by_name())
         return SearchPage(items=found.items, total=found.total, query_used="")
 
-    digits = _NOT_DIGIT_SEPARATORS.sub("", typed)
-    if digits.isdigit() and len(digits) >= BARCODE_MIN_DIGITS:
+    digits = _is_barcode(typed)
+    if digits is not None:
         by_code = products.filter(id__in=_barcodes_from(digits).values("product_id"))
         # A few rows at most: counted in the page's query.
         found = _ranked_page(by_code, shape=shape.by_name())
@@ -173,10 +173,7 @@ def search_products(
         # offer a dozen wrong products for a code that is not in the catalog.
         return SearchPage(items=found.items, total=found.total, query_used=digits)
 
-    variants = [(typed, text)]
-    switched = switch_layout(typed)
-    if switched and normalise(switched) not in ("", text):
-        variants.append((switched, normalise(switched)))
+    variants = _variants(typed, text)
     postgres = connection.vendor == "postgresql"
     stages = (_postgres_prefix, _postgres_typos) if postgres else (_sqlite_prefix, _sqlite_typos)
     # Word prefixes before typos, as typed before the other layout: the cheap, likely
@@ -192,6 +189,21 @@ def search_products(
                     layout_switched=shown is not typed,
                 )
     return SearchPage(items=[], total=0, query_used=typed)
+
+
+def _variants(typed: str, text: str) -> list[tuple[str, str]]:
+    """(as shown, normalised) of the query as typed and, if it differs, in the other layout."""
+    variants = [(typed, text)]
+    switched = switch_layout(typed)
+    if switched and normalise(switched) not in ("", text):
+        variants.append((switched, normalise(switched)))
+    return variants
+
+
+def _is_barcode(typed: str) -> str | None:
+    """The digits of a query that is a barcode or the start of one, else None."""
+    digits = _NOT_DIGIT_SEPARATORS.sub("", typed)
+    return digits if digits.isdigit() and len(digits) >= BARCODE_MIN_DIGITS else None
 
 
 # ------------------------------------------------------------------------------ filters
@@ -222,14 +234,22 @@ def _filtered(filters: SearchFilters) -> QuerySet[Product]:
     return products
 
 
-def _barcodes_from(digits: str) -> QuerySet[Barcode]:
-    """Barcodes equal to `digits` or starting with them, as a range on the unique index."""
+def _barcode_range(digits: str) -> tuple[str, str | None]:
+    """[low, high) of the barcodes equal to `digits` or starting with them; high None for
+    no upper bound. A range, so that the unique index answers a prefix."""
     if len(digits) >= 13:
-        return Barcode.objects.filter(ean13=digits)
+        return digits, digits + "0"  # the one barcode: nothing sorts between
     following = str(int(digits) + 1).zfill(len(digits))
     if len(following) > len(digits):  # "999999": nothing sorts after it with its length
-        return Barcode.objects.filter(ean13__gte=digits)
-    return Barcode.objects.filter(ean13__gte=digits, ean13__lt=following)
+        return digits, None
+    return digits, following
+
+
+def _barcodes_from(digits: str) -> QuerySet[Barcode]:
+    """Barcodes equal to `digits` or starting with them."""
+    low, high = _barcode_range(digits)
+    found = Barcode.objects.filter(ean13__gte=low)
+    return found if high is None else found.filter(ean13__lt=high)
 
 
 _ORDER = {
@@ -295,12 +315,7 @@ def _postgres_prefix_matches(products: QuerySet[Product], text: str) -> QuerySet
 def _postgres_typo_matches(products: QuerySet[Product], text: str) -> QuerySet[Product]:
     """`products` similar enough to the query, with their `score` (the similarity)."""
     with connection.cursor() as cursor:
-        # `<<%` reads its threshold from this setting; set on every search, since a rollback
-        # of an enclosing transaction would undo a setting made once per connection.
-        cursor.execute(
-            "SELECT set_config('pg_trgm.strict_word_similarity_threshold', %s, false)",
-            [str(SIMILARITY_THRESHOLD)],
-        )
+        _set_similarity_threshold(cursor)
     similar = RawSQL(  # noqa: S611 — constant SQL, parameters only
         "%s <<%% " + _COLUMN, (text,), output_field=BooleanField()
     )
@@ -308,6 +323,15 @@ def _postgres_typo_matches(products: QuerySet[Product], text: str) -> QuerySet[P
         "strict_word_similarity(%s, " + _COLUMN + ")", (text,), output_field=FloatField()
     )
     return products.filter(similar).annotate(score=score)
+
+
+def _set_similarity_threshold(cursor: Any) -> None:
+    # `<<%` reads its threshold from this setting; set on every search, since a rollback of
+    # an enclosing transaction would undo a setting made once per connection.
+    cursor.execute(
+        "SELECT set_config('pg_trgm.strict_word_similarity_threshold', %s, false)",
+        [str(SIMILARITY_THRESHOLD)],
+    )
 
 
 def _ranked_page(matched: QuerySet[Product], *, shape: _Shape) -> _Found:
@@ -324,6 +348,111 @@ def _ranked_page(matched: QuerySet[Product], *, shape: _Shape) -> _Found:
     if rows or not shape.offset:
         return _Found(items=rows, total=total)
     return _Found(items=[], total=matched.count())
+
+
+# ------------------------------------------------------------ suggestions (search-as-you-type)
+
+#: What a suggestion shows, in this order: the product fields of `suggest`'s rows.
+SUGGESTION_FIELDS = (
+    "code",
+    "trade_name",
+    "inn_name",
+    "form",
+    "dosage",
+    "pack",
+    "manufacturer__name",
+)
+_SUGGESTION_COLUMNS = (
+    "s.code, s.trade_name, s.inn_name, s.form, s.dosage, s.pack, m.name, s.variant"
+)
+
+
+def _suggestion_sql(*, match: str, score: str, variants: int) -> str:
+    """One statement for a stage of `search_products` over each variant of the query: the
+    variants' matches ordered variant first, so that the first row's variant is the one
+    with matches (as typed before the other layout). Not counted: suggestions show no
+    total, and without one PostgreSQL keeps just the top rows while it sorts."""
+    per_variant = " UNION ALL ".join(
+        f"(SELECT {variant} AS variant, {score} AS score, "  # noqa: S608 — constant SQL, parameters only
+        '"pharma_product".id, code, trade_name, inn_name, form, dosage, pack, manufacturer_id '
+        f'FROM "pharma_product" WHERE "pharma_product".is_active AND {match})'
+        for variant in range(variants)
+    )
+    return (
+        f"SELECT {_SUGGESTION_COLUMNS} FROM ({per_variant}) s "  # noqa: S608 — constant SQL
+        'JOIN "pharma_manufacturer" m ON m.id = s.manufacturer_id '
+        "ORDER BY s.variant, s.score DESC, s.trade_name, s.id LIMIT %s"
+    )
+
+
+# Parameters per variant, in the order of the text: the score's, then the match's.
+_SUGGEST_PREFIX = {
+    n: _suggestion_sql(
+        match=_FTS, score="(CASE WHEN " + _COLUMN + " LIKE %s THEN 3 ELSE 1 END)", variants=n
+    )
+    for n in (1, 2)
+}
+_SUGGEST_TYPOS = {
+    n: _suggestion_sql(
+        match="%s <<%% " + _COLUMN, score="strict_word_similarity(%s, " + _COLUMN + ")", variants=n
+    )
+    for n in (1, 2)
+}
+_SUGGEST_BARCODE = (
+    f"SELECT {_SUGGESTION_COLUMNS} FROM (SELECT 0 AS variant, 0 AS score, "  # noqa: S608 — constant SQL
+    "p.id, code, trade_name, inn_name, form, dosage, pack, "
+    'manufacturer_id FROM "pharma_product" p WHERE p.is_active AND p.id IN '
+    '(SELECT product_id FROM "pharma_barcode" WHERE ean13 >= %s AND ean13 < %s)) s '
+    'JOIN "pharma_manufacturer" m ON m.id = s.manufacturer_id '
+    "ORDER BY s.trade_name, s.id LIMIT %s"
+)
+
+
+def suggest(query: str, *, limit: int) -> list[dict[str, Any]]:
+    """The first active products for search-as-you-type, as dicts of `SUGGESTION_FIELDS`
+    (with "manufacturer" for "manufacturer__name"): the same products in the same order as
+    `search_products(query=query, filters=SearchFilters(), limit=limit, fields=…)`.
+
+    Every pharmacist asks for one at every keystroke, so on PostgreSQL the statements are
+    written out here once, both keyboard layouts of a stage in one round trip: compiling
+    the ORM query cost the server more than PostgreSQL's answering it. A test holds the
+    two paths to the same answers.
+    """
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationFailed(_("Неверные границы страницы."), field="limit")
+    typed = " ".join(query.split())
+    text = normalise(typed)
+    if connection.vendor != "postgresql" or not text:
+        page = search_products(
+            query=query, filters=SearchFilters(), limit=limit, fields=SUGGESTION_FIELDS
+        )
+        rows = page.items
+        for row in rows:
+            row["manufacturer"] = row.pop("manufacturer__name")
+        return rows
+    with connection.cursor() as cursor:
+        digits = _is_barcode(typed)
+        if digits is not None:
+            low, high = _barcode_range(digits)
+            # No upper bound: "a" sorts after every digit string.
+            cursor.execute(_SUGGEST_BARCODE, [low, high or "a", limit])
+            return _suggestions(cursor.fetchall())
+        texts = [variant for _shown, variant in _variants(typed, text)]
+        prefix_params = [p for t in texts for p in (t + "%", _tsquery(t.split()))]
+        cursor.execute(_SUGGEST_PREFIX[len(texts)], [*prefix_params, limit])
+        rows = cursor.fetchall()
+        if not rows:
+            _set_similarity_threshold(cursor)
+            cursor.execute(_SUGGEST_TYPOS[len(texts)], [*(t for t in texts for _ in "ab"), limit])
+            rows = cursor.fetchall()
+    return _suggestions(rows)
+
+
+def _suggestions(rows: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """The rows of the first variant that matched, as search.json's dicts."""
+    keys = (*SUGGESTION_FIELDS[:-1], "manufacturer")
+    first = rows[0][-1] if rows else None
+    return [dict(zip(keys, row[:-1], strict=True)) for row in rows if row[-1] == first]
 
 
 def explain_search(*, query: str, filters: SearchFilters) -> str:

@@ -323,6 +323,48 @@ def test_fields_give_the_same_page_as_rows(catalog, query, kw):
     )
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "нур",  # word prefixes: the name that starts so first
+        "Нурофен",
+        "дротаверин",  # МНН: the trade name that is the МНН first
+        "но шп",
+        "ношпа",  # a lost hyphen
+        "нурафен",  # a typo
+        "yjigf",  # the other layout
+        "yehjatyy",  # the other layout of a typo… of a name: «нурофенн»
+        "4600000000011",  # a barcode
+        "46000000",  # a barcode's prefix: several
+        "999999",  # a prefix with no upper bound
+        "ьфрф",  # nothing
+        "",  # browsing
+    ],
+)
+@pytest.mark.parametrize("limit", [1, 20])
+def test_suggestions_are_the_search_of_search_json(catalog, query, limit):
+    """`suggest` is written out in SQL on PostgreSQL; it must answer as `search_products`."""
+    page = search_products(
+        query=query, filters=SearchFilters(), limit=limit, fields=search.SUGGESTION_FIELDS
+    )
+    expected = [
+        {**{k: v for k, v in row.items() if k != "manufacturer__name"}, "manufacturer": m}
+        for row in page.items
+        for m in [row["manufacturer__name"]]
+    ]
+    assert search.suggest(query, limit=limit) == expected
+
+
+def test_suggestions_take_one_statement_unless_nothing_starts_so(catalog):
+    with CaptureQueriesContext(connection) as queries:
+        assert [r["code"] for r in search.suggest("yjigf", limit=20)] == ["P01", "P02"]
+    if connection.vendor == "postgresql":
+        assert len(queries) == 1  # both layouts in one statement
+        with CaptureQueriesContext(connection) as queries:
+            assert [r["code"] for r in search.suggest("нурафен", limit=20)][:1] == ["P04"]
+        assert len(queries) == 3  # word prefixes, the similarity threshold, typos
+
+
 def test_category_filter_takes_the_whole_subtree(catalog):
     cats = catalog["categories"]
     assert codes(filters=SearchFilters(category_id=cats["nsaid"].pk)) == ["P06", "P04", "P05"]
@@ -559,15 +601,15 @@ def test_search_json_returns_the_products(pharmacy, catalog):
     assert client.get(url).json() == []
 
 
-def test_search_json_pays_one_query_for_the_partner(pharmacy, catalog):
+def test_search_json_reads_the_partner_with_the_user(pharmacy, catalog):
     client = client_for(pharmacy.colleague)
     url = reverse("pharma:catalog-search-json")
     with CaptureQueriesContext(connection) as queries:
         assert client.get(url, {"q": "нурофен"}).status_code == 200
     partner = [q["sql"] for q in queries if "pharma_partneruser" in q["sql"]]
-    # The signed-in user is already loaded: not joined again, not even to sort.
+    # The partner comes joined to the session's user, in its one query (accounts/backends.py).
     assert len(partner) == 1
-    assert "accounts_user" not in partner[0]
+    assert partner[0].startswith('SELECT "accounts_user"."id"')
 
 
 def test_partner_of_keeps_the_user_it_was_given(pharmacy, django_assert_num_queries):
