@@ -1,4 +1,5 @@
-"""Pharma demo data: 34 branches, a pharmacy with an administrator and a colleague, a manager.
+"""Pharma demo data: 34 branches, a pharmacy with an administrator, a colleague and a saved
+order list, a manager.
 
 Idempotent: run on every `kabinet demo` start; passwords are reset to the demo ones. The
 branch addresses and phones are made up for the demo (the cities are real regional centres);
@@ -12,11 +13,13 @@ from decimal import Decimal
 
 from django.contrib.auth.models import Permission
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from kabinet.accounts.models import User
 from kabinet.geo.models import City, Region
 from kabinet.pharma.catalog.demo import load_catalog
+from kabinet.pharma.catalog.models import Offer, Product
 from kabinet.pharma.models import (
     ActivityType,
     Authority,
@@ -30,6 +33,8 @@ from kabinet.pharma.models import (
     PartnerUser,
     Registration,
 )
+from kabinet.pharma.orders import saved_lists
+from kabinet.pharma.orders.models import SavedList
 
 # (code, region code, city, address, phone)
 BRANCHES = [
@@ -224,6 +229,53 @@ def _queue_examples() -> None:
         )
 
 
+# What a Moscow pharmacy reorders every week, when the demo catalog has it.
+WEEKLY_LIST = ("Нурофен", "АЦЦ", "Називин", "Мирамистин", "Арбидол", "Парацетамол")
+
+
+def _saved_list() -> None:
+    """«Еженедельный заказ»: four over-the-counter medicines in stock at the Moscow warehouse."""
+    partner = PartnerUser.objects.select_related("organisation", "user").get(
+        user__username=ADMIN_LOGIN
+    )
+    if SavedList.objects.filter(organisation=partner.organisation).exists():
+        return
+    in_stock = (
+        Offer.objects.filter(
+            warehouse__code="wh-moscow",
+            expires_on__gte=timezone.localdate(),
+            quantity__gte=F("reserved") + 100,
+        )
+        .values("product_id")
+        .distinct()
+    )
+    candidates = Product.objects.filter(
+        is_active=True,
+        prescription_only=False,
+        control_class="",
+        pk__in=in_stock,
+        prices__price_list__is_base=True,
+    )
+    # One pack size of each name: the preferred names first, then any (a small test catalog).
+    chosen: dict[str, Product] = {}
+    for product in candidates.filter(trade_name__in=WEEKLY_LIST).order_by("code"):
+        chosen.setdefault(product.trade_name, product)
+    picked = [chosen[name] for name in WEEKLY_LIST if name in chosen][:4]
+    for product in candidates.exclude(trade_name__in=WEEKLY_LIST).order_by("code")[:200]:
+        if len(picked) == 4:
+            break
+        if all(p.trade_name != product.trade_name for p in picked):
+            picked.append(product)
+    saved = saved_lists.create_list(partner=partner, name="Еженедельный заказ")
+    for packs, product in zip((5, 3, 2, 4), picked, strict=False):
+        saved_lists.add_to_list(
+            partner=partner,
+            list_id=saved.pk,
+            product_code=product.code,
+            quantity=packs * product.order_multiple,
+        )
+
+
 @transaction.atomic
 def load() -> list[str]:
     _branches()
@@ -231,6 +283,7 @@ def load() -> list[str]:
     _manager()
     _queue_examples()
     catalog = load_catalog(price_groups={ORG["inn"]: "standard"})
+    _saved_list()
     return [
         f"фарма, кабинет партнёра /pharma/login/: администратор аптеки {ADMIN_LOGIN}, "
         f"сотрудник {COLLEAGUE_LOGIN}; пароль {PASSWORD}",

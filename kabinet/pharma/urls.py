@@ -4,7 +4,7 @@ from kabinet.pharma import views
 from kabinet.pharma.catalog import api as catalog_api
 from kabinet.pharma.catalog import backoffice as imports
 from kabinet.pharma.catalog import views as catalog_views
-from kabinet.pharma.orders import quick_views
+from kabinet.pharma.orders import list_views, quick_views
 from kabinet.pharma.orders import views as order_views
 from kabinet.pharma.payments import views as payment_views
 
@@ -37,6 +37,21 @@ urlpatterns = [
     path("cabinet/orders/<int:pk>/cancel/", order_views.order_cancel, name="order-cancel"),
     path("cabinet/orders/<int:pk>/approve/", order_views.order_approve, name="order-approve"),
     path("cabinet/orders/<int:pk>/reorder/", order_views.order_reorder, name="order-reorder"),
+    path("cabinet/orders/<int:pk>/save-list/", list_views.order_save_list, name="order-save-list"),
+    path("cabinet/lists/", list_views.lists, name="saved-lists"),
+    path("cabinet/lists/new/", list_views.list_new, name="saved-list-new"),
+    path("cabinet/lists/from-cart/", list_views.list_from_cart, name="saved-list-from-cart"),
+    path("cabinet/lists/add/", list_views.product_to_list, name="saved-list-add-product"),
+    path("cabinet/lists/<int:pk>/", list_views.list_detail, name="saved-list"),
+    path("cabinet/lists/<int:pk>/rename/", list_views.list_rename, name="saved-list-rename"),
+    path("cabinet/lists/<int:pk>/delete/", list_views.list_delete, name="saved-list-delete"),
+    path("cabinet/lists/<int:pk>/lines/", list_views.list_add, name="saved-list-line-add"),
+    path(
+        "cabinet/lists/<int:pk>/lines/update/",
+        list_views.list_update,
+        name="saved-list-line-update",
+    ),
+    path("cabinet/lists/<int:pk>/to-cart/", list_views.list_to_cart, name="saved-list-to-cart"),
     path(
         "cabinet/orders/<int:pk>/invoice.pdf",
         payment_views.order_invoice,

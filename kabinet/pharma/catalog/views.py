@@ -24,6 +24,7 @@ from kabinet.pharma.catalog import pricing, search
 from kabinet.pharma.catalog import selectors as catalog_selectors
 from kabinet.pharma.catalog.models import Category, Manufacturer, Product
 from kabinet.pharma.models import Authority, DeliveryAddress
+from kabinet.pharma.orders import saved_lists
 from kabinet.pharma.orders.selectors import cart_for
 
 PAGE_SIZE = 30
@@ -235,6 +236,7 @@ def product_card(request: PartnerRequest, code: str) -> HttpResponse:
         if product.category_id
         else []
     )
+    can_order = request.partner.has_authority(Authority.ORDER)
     return render(
         request,
         "pharma/cabinet/product.html",
@@ -245,6 +247,7 @@ def product_card(request: PartnerRequest, code: str) -> HttpResponse:
             "offers": offers,
             "free_total": sum(o.free for o in offers),
             "ancestors": ancestors,
-            "can_order": request.partner.has_authority(Authority.ORDER),
+            "can_order": can_order,
+            "saved_lists": list(saved_lists.lists_of(request.partner)) if can_order else [],
         },
     )

@@ -1,4 +1,4 @@
-"""Carts and orders (SPEC P-ORD-1 … P-ORD-4, P-NEXT-2).
+"""Carts, orders and saved order lists (SPEC P-ORD-1 … P-ORD-4, P-NEXT-2, P-NEXT-3).
 
 Money is integer kopecks, VAT included. Loaded by `kabinet.pharma.models`, so these are models
 of the `pharma` app. Stock is held on `Offer.reserved` and recorded per series in
@@ -289,3 +289,74 @@ class OrderStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '—'} → {self.to_status}"
+
+
+class SavedList(models.Model):
+    """An organisation's saved order list («Еженедельный заказ»), shared by its buyers.
+
+    Only `orders.saved_lists` writes it; `name_key` is the name folded for comparison (case,
+    «ё», spaces), so that «Сезон ОРВИ» and «сезон  орви» are one name on every database.
+    """
+
+    organisation = models.ForeignKey(
+        "pharma.Organisation",
+        verbose_name=_("организация"),
+        on_delete=models.CASCADE,
+        related_name="saved_lists",
+    )
+    name = models.CharField(_("название"), max_length=100)
+    # casefold() may lengthen a name (ß → ss), hence the room.
+    name_key = models.CharField(max_length=300, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("создал"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("создан"), default=timezone.now)
+    updated_at = models.DateTimeField(_("изменён"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("список заказа")
+        verbose_name_plural = _("списки заказов")
+        ordering = ["organisation", "name_key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "name_key"], name="pharma_savedlist_unique_name"
+            ),
+            models.CheckConstraint(
+                condition=~Q(name="") & ~Q(name_key=""), name="pharma_savedlist_name_not_empty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SavedListLine(models.Model):
+    saved_list = models.ForeignKey(
+        SavedList, verbose_name=_("список"), on_delete=models.CASCADE, related_name="lines"
+    )
+    product = models.ForeignKey(
+        "pharma.Product", verbose_name=_("товар"), on_delete=models.CASCADE, related_name="+"
+    )
+    quantity = models.PositiveIntegerField(_("количество, уп."))
+    added_at = models.DateTimeField(_("добавлен"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("строка списка")
+        verbose_name_plural = _("строки списка")
+        ordering = ["added_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["saved_list", "product"], name="pharma_savedlistline_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="pharma_savedlistline_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} × {self.quantity}"

@@ -213,6 +213,14 @@ def _resolve(keys: set[str]) -> dict[str, Product]:
     return found
 
 
+def product_by_key(key: str) -> Product | None:
+    """The product a barcode or a product code (in any letter case) names, or None."""
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH:
+        return None
+    return _resolve({key}).get(key)
+
+
 def suggestions_for(text: str) -> list[Suggestion]:
     """Up to three active products the text may have meant: a name, a barcode, a code."""
     page = search_products(

@@ -14,6 +14,7 @@ back-office pages.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -87,7 +88,8 @@ def _locked_cart(partner: PartnerUser, address_id: int) -> Cart:
     return Cart.objects.select_for_update().get(pk=cart.pk)
 
 
-def _product(product_code: str) -> Product:
+def orderable_product(product_code: str) -> Product:
+    """The product with the code, if it may be ordered; NotFound or RuleViolation if not."""
     product = Product.objects.filter(code=product_code).first()
     if product is None:
         raise NotFound(_("Товар не найден."))
@@ -96,7 +98,8 @@ def _product(product_code: str) -> Product:
     return product
 
 
-def _check_quantity(product: Product, quantity: object) -> None:
+def check_quantity(product: Product, quantity: object) -> None:
+    """ValidationFailed with the Russian reason when the packs break the quantity rules."""
     problem = rules.quantity_problem(quantity=quantity, order_multiple=product.order_multiple)
     if problem:
         raise ValidationFailed(problem, field="quantity")
@@ -120,11 +123,11 @@ def add_to_cart(
 ) -> CartLine:
     """Add packs of a product to the address's cart (on top of what is already there)."""
     cart = _locked_cart(partner, address_id)
-    product = _product(product_code)
-    _check_quantity(product, quantity)
+    product = orderable_product(product_code)
+    check_quantity(product, quantity)
     existing = CartLine.objects.filter(cart=cart, product=product).first()
     total = quantity + (existing.quantity if existing else 0)
-    _check_quantity(product, total)
+    check_quantity(product, total)
     return _put(cart, product, total)
 
 
@@ -137,8 +140,8 @@ def set_cart_quantity(
     if quantity == 0 and not isinstance(quantity, bool):
         CartLine.objects.filter(cart=cart, product__code=product_code).delete()
         return None
-    product = _product(product_code)
-    _check_quantity(product, quantity)
+    product = orderable_product(product_code)
+    check_quantity(product, quantity)
     return _put(cart, product, quantity)
 
 
@@ -150,11 +153,58 @@ def remove_from_cart(*, partner: PartnerUser, address_id: int, product_code: str
 
 
 @dataclass
-class ReorderResult:
+class CartFill:
+    """What putting several products into a cart did (a reorder, a saved list «В корзину»)."""
+
     cart: Cart
     added: list[Product] = field(default_factory=list)
-    # Product code → why it was not put back.
+    # Product code → packs in the cart now, for the added products.
+    in_cart: dict[str, int] = field(default_factory=dict)
+    # Product code → why it was not put in.
     skipped: dict[str, str] = field(default_factory=dict)
+    # Product code → a caveat about an added product (the warehouse has fewer free packs).
+    warnings: dict[str, str] = field(default_factory=dict)
+
+
+# The name `reorder`'s callers know its result by.
+ReorderResult = CartFill
+
+
+@transaction.atomic
+def add_lines_to_cart(
+    *,
+    partner: PartnerUser,
+    address_id: int,
+    items: Sequence[tuple[Product, int]],
+    refused: Mapping[int, str] | None = None,
+) -> CartFill:
+    """Add packs of several products on top of the address's cart, reporting each one left out.
+
+    A product is left out, with the Russian reason, when it is withdrawn, when `refused` names
+    it (product id → reason), or when the cart's total would break the quantity rules; the
+    others are added.
+    """
+    cart = _locked_cart(partner, address_id)
+    result = CartFill(cart=cart)
+    refused = refused or {}
+    existing = {line.product_id: line.quantity for line in CartLine.objects.filter(cart=cart)}
+    for product, quantity in items:
+        if not product.is_active:
+            result.skipped[product.code] = _("Товар снят с продажи.")
+            continue
+        if product.pk in refused:
+            result.skipped[product.code] = refused[product.pk]
+            continue
+        total = existing.get(product.pk, 0) + quantity
+        problem = rules.quantity_problem(quantity=total, order_multiple=product.order_multiple)
+        if problem:
+            result.skipped[product.code] = problem
+            continue
+        _put(cart, product, total)
+        existing[product.pk] = total
+        result.added.append(product)
+        result.in_cart[product.code] = total
+    return result
 
 
 @transaction.atomic
@@ -162,22 +212,14 @@ def reorder(*, partner: PartnerUser, order_id: int) -> ReorderResult:
     """Put an order's products back into the cart of its address, on top of what is there."""
     partner_selectors.require_authority(partner, Authority.ORDER)
     order = order_selectors.order_of(partner, order_id)
-    cart = _locked_cart(partner, order.address_id)
-    result = ReorderResult(cart=cart)
-    existing = {line.product_id: line.quantity for line in CartLine.objects.filter(cart=cart)}
-    for line in order.lines.select_related("product").order_by("id"):
-        product = line.product
-        if not product.is_active:
-            result.skipped[product.code] = _("Товар снят с продажи.")
-            continue
-        total = existing.get(product.pk, 0) + line.quantity
-        problem = rules.quantity_problem(quantity=total, order_multiple=product.order_multiple)
-        if problem:
-            result.skipped[product.code] = problem
-            continue
-        _put(cart, product, total)
-        result.added.append(product)
-    return result
+    return add_lines_to_cart(
+        partner=partner,
+        address_id=order.address_id,
+        items=[
+            (line.product, line.quantity)
+            for line in order.lines.select_related("product").order_by("id")
+        ],
+    )
 
 
 # --- placing an order -----------------------------------------------------------------------
@@ -283,7 +325,7 @@ def _place_order(
     if over:
         raise CeilingExceeded("; ".join(over))
     for line in view.lines:
-        _check_quantity(line.product, line.quantity)
+        check_quantity(line.product, line.quantity)
     unlicensed = {
         line.product.code: line.licence_problems for line in view.lines if line.licence_problems
     }

@@ -280,15 +280,22 @@ def order_approve(request: PartnerRequest, pk: int) -> HttpResponse:
 def order_reorder(request: PartnerRequest, pk: int) -> HttpResponse:
     """Put the order's products back into the cart of its address and open that cart."""
     result = services.reorder(partner=request.partner, order_id=pk)
-    if result.added:
+    report_fill(request, result)
+    return redirect(_cart_url(result.cart.address_id))
+
+
+def report_fill(request: PartnerRequest, fill: services.CartFill) -> None:
+    """What putting several products into the cart did, product by product, as messages."""
+    if fill.added:
         messages.success(
             request,
-            _("В корзину добавлено товаров: %(n)d.") % {"n": len(result.added)},
+            _("В корзину добавлено товаров: %(n)d.") % {"n": len(fill.added)},
         )
-    for code, reason in result.skipped.items():
+    for code, warning in fill.warnings.items():
+        messages.warning(request, f"«{_product_name(code)}»: {warning}")
+    for code, reason in fill.skipped.items():
         messages.warning(
             request,
             _("«%(name)s» не добавлен: %(reason)s")
             % {"name": _product_name(code), "reason": reason},
         )
-    return redirect(_cart_url(result.cart.address_id))
