@@ -239,8 +239,14 @@ def withdraw_payment(*, payment_id: int, provider: PaymentProvider | None = None
         return payment
     provider = provider or get_provider(payment.provider)
     if provider.supports_cancel:
-        state = provider.cancel_payment(payment.provider_payment_id)
-        if state.status == ProviderStatus.SUCCEEDED:
+        try:
+            state = provider.cancel_payment(payment.provider_payment_id)
+        except PaymentProviderError as error:
+            # A payment the provider does not know cannot be paid there either.
+            if error.status_code != 404:
+                raise
+            state = None
+        if state is not None and state.status == ProviderStatus.SUCCEEDED:
             return handle_event(
                 provider=payment.provider,
                 event=WebhookEvent(

@@ -449,3 +449,14 @@ def test_ykassa_webhook_without_trusted_proxies_reads_the_peer(ykassa_payment, c
     assert response.json() == {"error": "untrusted_source"}
     response = ykassa_webhook(client, REMOTE_ADDR="185.71.76.5")
     assert response.json() == {"status": "succeeded", "changed": True}
+
+
+def test_a_stale_payment_the_bank_forgot_is_withdrawn_here(pharmacy, order):
+    from django.core.cache import cache
+
+    stale = start(pharmacy, order)
+    cache.clear()  # the demo's test bank keeps its payments in the local-memory cache
+    Order.objects.filter(pk=order.pk).update(paid_kopecks=54_000)
+    fresh = start(pharmacy, order)
+    stale.refresh_from_db()
+    assert (stale.status, fresh.amount_kopecks) == (PaymentState.CANCELED, 100_000)

@@ -57,6 +57,21 @@ def success_webhook(client, payment: Payment):
     return webhook(client, body, headers)
 
 
+def assert_reconciled(order: Order) -> None:
+    """paid_kopecks is the money held: succeeded payments less succeeded refunds."""
+    order.refresh_from_db()
+    received = sum(p.amount_kopecks for p in order.payments.filter(status="succeeded"))
+    returned = sum(
+        r.amount_kopecks for r in Refund.objects.filter(payment__order=order, status="succeeded")
+    )
+    assert order.paid_kopecks == received - returned
+    for payment in order.payments.all():
+        in_refunds = sum(
+            r.amount_kopecks for r in payment.refunds.exclude(status=RefundState.FAILED)
+        )
+        assert payment.refunded_kopecks == in_refunds <= payment.amount_kopecks
+
+
 def refund_mails() -> list:
     return [m for m in emails_to(BUYER) if "возврат" in m.subject]
 
@@ -110,6 +125,7 @@ def test_cancelling_an_order_paid_online_refunds_it_at_once(pharmacy, order):
     order.refresh_from_db()
     assert order.paid_kopecks == 0
     assert len(refund_mails()) == 1
+    assert_reconciled(order)
 
 
 def test_cancelling_an_unpaid_order_withdraws_its_pending_payment_and_refunds_nothing(
@@ -275,6 +291,7 @@ def test_an_order_paid_twice_keeps_its_total_and_refunds_the_second_payment(
     assert "Переплата 1\u202f540,00\u00a0₽ будет возвращена." in paid_mail.body
     (mail,) = refund_mails()
     assert "По заказу остаётся оплачено 1\u202f540,00\u00a0₽." in mail.body
+    assert_reconciled(order)
 
 
 def test_an_excess_that_came_otherwise_is_shown_to_be_returned_by_a_person(pharmacy, order):
@@ -349,6 +366,7 @@ def test_refund_payment_never_returns_more_than_the_payment_brought(paid, order)
     order.refresh_from_db()
     assert (paid.refunded_kopecks, order.paid_kopecks) == (TOTAL, 0)
     assert Refund.objects.count() == 2
+    assert_reconciled(order)
 
 
 @pytest.mark.parametrize("amount", [0, -1, True, "100"])
@@ -430,6 +448,7 @@ def test_a_refund_the_provider_refused_frees_the_amount_for_a_person(
     assert 'data-overpaid="154000"' in page
     assert "вернёт менеджер" in page
     assert 'data-refund="failed"' in page
+    assert_reconciled(order)
 
 
 def test_the_test_bank_refunds_only_what_was_paid():
