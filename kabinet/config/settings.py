@@ -5,6 +5,7 @@ test suite loosen them explicitly through environment variables set by `kabinet 
 `tests/conftest.py`, so nothing insecure can be switched on by forgetting a variable.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -33,6 +34,12 @@ DEBUG = env_bool("DEBUG", False)
 # An empty key makes Django refuse to start; `kabinet serve` also refuses the demo's keys.
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+# Reverse proxies (addresses or networks, e.g. "10.0.0.0/8,127.0.0.1") whose X-Forwarded-For
+# is believed: the client is the rightmost address they did not add themselves
+# (`kabinet.core.http.client_ip`; rate limits and the ЮKassa webhook's source check use it).
+KABINET_TRUSTED_PROXIES = env_list("KABINET_TRUSTED_PROXIES", "")
+for _proxy in KABINET_TRUSTED_PROXIES:
+    ipaddress.ip_network(_proxy, strict=False)  # a typo fails the start, not a webhook
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [

@@ -26,7 +26,9 @@ class PartnerRequest(HttpRequest):
     partner: PartnerUser
 
 
-def partner_required(authority: str | None = None) -> Callable:
+def partner_required(*authorities: str) -> Callable:
+    """Sign-in and membership; with authorities, at least one of them (any of, not all)."""
+
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -37,7 +39,7 @@ def partner_required(authority: str | None = None) -> Callable:
             partner = getattr(request, "partner", None) or selectors.partner_of(request.user)
             if partner is None:
                 raise DjangoPermissionDenied
-            if authority is not None and not partner.has_authority(authority):
+            if authorities and not any(partner.has_authority(a) for a in authorities):
                 raise DjangoPermissionDenied
             request.partner = partner  # type: ignore[attr-defined]
             try:

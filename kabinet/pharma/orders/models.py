@@ -126,7 +126,9 @@ class Order(models.Model):
     discount_kopecks = models.BigIntegerField(_("скидка, коп."))
     total_kopecks = models.BigIntegerField(_("к оплате, коп."))
     vat_kopecks = models.BigIntegerField(_("в т. ч. НДС, коп."))
-    # Raised only by payments.services.apply_payment_event, under the payment's lock.
+    # The money the order holds: payments received less refunds made. Raised only by
+    # payments.services.apply_payment_event, lowered only when a refund succeeds
+    # (payments.refunds); each payment and refund is its own row.
     paid_kopecks = models.BigIntegerField(_("оплачено, коп."), default=0)
     delivery_date = models.DateField(_("дата доставки"), null=True, blank=True)
     # A client's retry key: the same key of one organisation returns the same order.
@@ -153,6 +155,9 @@ class Order(models.Model):
                 & Q(vat_kopecks__gte=0),
                 name="pharma_order_money_not_negative",
             ),
+            models.CheckConstraint(
+                condition=Q(paid_kopecks__gte=0), name="pharma_order_paid_not_negative"
+            ),
             models.UniqueConstraint(
                 fields=["organisation", "idempotency_key"],
                 condition=~Q(idempotency_key=""),
@@ -169,7 +174,17 @@ class Order(models.Model):
 
     @property
     def unpaid_kopecks(self) -> int:
-        return max(0, self.total_kopecks - self.paid_kopecks)
+        return max(0, self.due_kopecks - self.paid_kopecks)
+
+    @property
+    def due_kopecks(self) -> int:
+        """What the buyer owes for the order: nothing once it is cancelled."""
+        return 0 if self.status == OrderStatus.CANCELLED else self.total_kopecks
+
+    @property
+    def overpaid_kopecks(self) -> int:
+        """Money held above what is owed: to be returned to the buyer («к возврату»)."""
+        return max(0, self.paid_kopecks - self.due_kopecks)
 
     @staticmethod
     def number_for(*, pk: int, year: int) -> str:

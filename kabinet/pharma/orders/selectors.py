@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kabinet.core.errors import NotFound
+from kabinet.core.errors import NotFound, PermissionDenied
 from kabinet.core.money import format_rub
 from kabinet.pharma import selectors as partner_selectors
 from kabinet.pharma.catalog import pricing
@@ -209,8 +209,20 @@ def price_cart(*, partner: PartnerUser, address_id: int, now: datetime | None = 
 # --- orders ---------------------------------------------------------------------------------
 
 
+# Who may see the organisation's orders: those who place them and those who pay them (an
+# accountant with «Оплата» alone opens the order to pay it or take its invoice). Changing an
+# order (cancel, reorder, approve) needs ORDER or MANAGE on top, checked by its service.
+ORDER_VIEWERS = (Authority.ORDER, Authority.PAY)
+
+
+def may_view_orders(partner: PartnerUser) -> bool:
+    return any(partner.has_authority(a) for a in ORDER_VIEWERS)
+
+
 def orders_of(partner: PartnerUser) -> QuerySet[Order]:
-    """The partner's organisation's orders, newest first."""
+    """The partner's organisation's orders, newest first; PermissionDenied without ORDER or PAY."""
+    if not may_view_orders(partner):
+        raise PermissionDenied(_("У вас нет полномочий на это действие."))
     return Order.objects.filter(organisation_id=partner.organisation_id).select_related(
         "address", "address__city"
     )

@@ -47,6 +47,8 @@ from kabinet.pharma.orders.models import (
     ReservationState,
 )
 from kabinet.pharma.payments import credit
+from kabinet.pharma.payments import services as payment_services
+from kabinet.pharma.payments.models import Payment, PaymentState
 
 
 class OutOfStock(RuleViolation):
@@ -500,6 +502,13 @@ def change_status(*, order: Order, to: str, by: User | None, comment: str = "") 
         )
     if to == OrderStatus.CANCELLED:
         _release(locked)
+        # Money already paid goes back, pending payments are withdrawn: by a job queued in this
+        # transaction, since a provider is never called under the order's lock.
+        if (
+            locked.paid_kopecks
+            or Payment.objects.filter(order=locked, status=PaymentState.PENDING).exists()
+        ):
+            payment_services.enqueue_settlement(locked.pk)
     elif to == OrderStatus.SHIPPED:
         _consume(locked)
     now = timezone.now()
@@ -515,7 +524,10 @@ def change_status(*, order: Order, to: str, by: User | None, comment: str = "") 
 
 
 def cancel_order(*, partner: PartnerUser, order_id: int) -> Order:
-    """The partner cancels an order of their organisation; possible only before assembly."""
+    """The partner cancels an order of their organisation; possible only before assembly.
+
+    What was paid online is refunded right after the commit (the queued job is the backstop).
+    """
     with transaction.atomic(durable=True):
         partner_selectors.require_authority(partner, Authority.ORDER)
         order = order_selectors.order_of(partner, order_id)
@@ -525,9 +537,12 @@ def cancel_order(*, partner: PartnerUser, order_id: int) -> Order:
                 % {"status": order.get_status_display()},
                 code="too_late_to_cancel",
             )
-        return change_status(
+        order = change_status(
             order=order, to=OrderStatus.CANCELLED, by=partner.user, comment=_("Отменён партнёром.")
         )
+    payment_services.settle_order_now(order_id=order.pk)
+    order.refresh_from_db()
+    return order
 
 
 def approve_order(*, partner: PartnerUser, order_id: int) -> Order:

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kabinet.core.errors import Conflict, RuleViolation, ValidationFailed
+from kabinet.core.money import format_rub
 from kabinet.pharma.access import PartnerRequest, partner_required
 from kabinet.pharma.catalog.models import Product
 from kabinet.pharma.catalog.selectors import day_text
@@ -27,7 +28,7 @@ from kabinet.pharma.models import Authority
 from kabinet.pharma.orders import rules, selectors, services
 from kabinet.pharma.orders.forms import CartAddForm, CartUpdateForm, PlaceOrderForm
 from kabinet.pharma.orders.models import OrderStatus
-from kabinet.pharma.payments import credit
+from kabinet.pharma.payments import credit, refunds
 from kabinet.pharma.payments import services as payment_services
 
 ORDERS_PAGE_SIZE = 50
@@ -218,21 +219,33 @@ def cart_place(request: PartnerRequest) -> HttpResponse:
 
 
 @require_GET
-@partner_required(Authority.ORDER)
+@partner_required(*selectors.ORDER_VIEWERS)
 def orders(request: PartnerRequest) -> HttpResponse:
-    """The organisation's orders, newest first."""
+    """The organisation's orders, newest first (to those who order and to those who pay)."""
     page = Paginator(selectors.orders_of(request.partner), ORDERS_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return render(request, "pharma/cabinet/orders.html", {"page": page, "orders": page})
+    return render(
+        request,
+        "pharma/cabinet/orders.html",
+        {
+            "page": page,
+            "orders": page,
+            "may_order": request.partner.has_authority(Authority.ORDER),
+        },
+    )
 
 
 @require_GET
-@partner_required(Authority.ORDER)
+@partner_required(*selectors.ORDER_VIEWERS)
 def order_detail(request: PartnerRequest, pk: int) -> HttpResponse:
-    """One order: lines at the prices of the moment, totals, delivery date, history."""
+    """One order: lines at the prices of the moment, totals, payments and refunds, history.
+
+    Someone with «Оплата» but not «Оформление заказов» sees it read-only: pay, invoice.
+    """
     partner = request.partner
     order = selectors.order_of(partner, pk)
+    may_order = partner.has_authority(Authority.ORDER)
     return render(
         request,
         "pharma/cabinet/order.html",
@@ -241,12 +254,14 @@ def order_detail(request: PartnerRequest, pk: int) -> HttpResponse:
             "lines": order.lines.select_related("product", "product__manufacturer").order_by("id"),
             "history": selectors.history_of(order),
             "delivery_text": day_text(order.delivery_date) if order.delivery_date else "",
-            "can_cancel": rules.can_cancel(order.status),
+            "may_order": may_order,
+            "can_cancel": may_order and rules.can_cancel(order.status),
             "can_approve": order.status == OrderStatus.AWAITING_APPROVAL
             and partner.has_authority(Authority.MANAGE),
             "may_pay": partner.has_authority(Authority.PAY),
             "can_pay_online": partner.has_authority(Authority.PAY)
             and payment_services.can_pay_online(order),
+            "refunds": refunds.refund_summary(order),
         },
     )
 
@@ -260,6 +275,19 @@ def order_cancel(request: PartnerRequest, pk: int) -> HttpResponse:
         messages.error(request, error.message)
     else:
         messages.success(request, _("Заказ %(number)s отменён.") % {"number": order.number})
+        summary = refunds.refund_summary(order)
+        if summary.refunded_kopecks:
+            messages.info(
+                request,
+                _("Оплата %(amount)s возвращена.")
+                % {"amount": format_rub(summary.refunded_kopecks)},
+            )
+        if summary.refunding_kopecks or summary.to_refund_kopecks:
+            messages.warning(
+                request,
+                _("К возврату %(amount)s: мы вернём деньги и сообщим письмом.")
+                % {"amount": format_rub(summary.refunding_kopecks + summary.to_refund_kopecks)},
+            )
     return redirect("pharma:order", pk=pk)
 
 

@@ -2,15 +2,18 @@
 
 Who may pay which order is decided by `orders.selectors.order_of`: another organisation's
 order is NotFound. A provider is never called inside a transaction (it may be a network call);
-the Payment row is written after it answers. An event is applied under the Payment row's lock
-and only to a pending payment, so a webhook delivered twice, or twice at once, changes the
-order's paid amount once.
+the Payment row is written after it answers. An order has at most one pending payment with a
+provider (a partial unique index): clicks racing each other send the provider one derived
+idempotency key, get one payment, and all land on its page. An event is applied under the
+Payment row's lock and changes a payment once, so a webhook delivered twice, or twice at once,
+changes the order's paid amount once. A success is the provider's word that the money was
+taken: it is credited even to a payment we withdrew or an order cancelled meanwhile, and the
+excess is refunded (`payments.refunds`).
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -22,12 +25,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kabinet.core.errors import NotFound, RuleViolation
+from kabinet.core.errors import Conflict, NotFound, RuleViolation
 from kabinet.core.money import format_rub
 from kabinet.notifications.services import notify
 from kabinet.pharma.models import PartnerUser
 from kabinet.pharma.orders import selectors as order_selectors
 from kabinet.pharma.orders.models import Order, OrderStatus
+from kabinet.pharma.payments import refunds
 from kabinet.pharma.payments.invoice_pdf import (
     BankAccount,
     InvoiceData,
@@ -35,9 +39,13 @@ from kabinet.pharma.payments.invoice_pdf import (
     Party,
     render_invoice,
 )
-from kabinet.pharma.payments.models import Payment, PaymentState
+from kabinet.pharma.payments.models import Payment, PaymentState, Refund
 from kabinet.pharma.payments.providers import get_provider
-from kabinet.pharma.payments.providers.base import PaymentProvider, WebhookEvent
+from kabinet.pharma.payments.providers.base import (
+    PaymentProvider,
+    PaymentProviderError,
+    WebhookEvent,
+)
 from kabinet.pharma.payments.providers.base import PaymentStatus as ProviderStatus
 from kabinet.pharma.payments.providers.test_provider import TestBankProvider
 
@@ -126,35 +134,54 @@ def can_pay_online(order: Order) -> bool:
     return not order.is_paid and order.status != OrderStatus.CANCELLED
 
 
+def _check_payable(order: Order) -> None:
+    if order.status == OrderStatus.CANCELLED:
+        raise RuleViolation(_("Заказ отменён: оплачивать нечего."))
+    if order.is_paid:
+        raise RuleViolation(_("Заказ уже оплачен."))
+
+
+def _pending_payment(order: Order, provider: str) -> Payment | None:
+    return Payment.objects.filter(
+        order=order, provider=provider, status=PaymentState.PENDING
+    ).first()
+
+
+def _payment_key(order: Order, amount: int, attempt: int) -> str:
+    """The provider's idempotency key of the order's next payment.
+
+    Derived, not random: clicks racing each other send the same key, so the provider answers
+    them all with one payment and none is left open at the provider for the buyer to pay
+    twice. The order's creation time keeps a re-created database's orders from meeting a
+    provider's records of old ones.
+    """
+    created = int(order.created_at.timestamp() * 1000)
+    return f"order-{order.pk}-{created}-{amount}-{attempt}"
+
+
 def start_online_payment(
     *, partner: PartnerUser, order_id: int, provider: PaymentProvider | None = None
 ) -> Payment:
     """A pending payment of what is left to pay; the buyer goes to its confirmation_url.
 
     A pending payment of the same amount is reused, so pressing «Оплатить» twice sends the
-    buyer to one payment page rather than opening two payments.
+    buyer to one payment page rather than opening two payments. One of another amount (part
+    of the order was paid otherwise meanwhile) is withdrawn first.
     """
     order = order_selectors.order_of(partner, order_id)
-    if order.status == OrderStatus.CANCELLED:
-        raise RuleViolation(_("Заказ отменён: оплачивать нечего."))
-    if order.is_paid:
-        raise RuleViolation(_("Заказ уже оплачен."))
+    _check_payable(order)
     provider = provider or get_provider(provider_name())
     amount = order.unpaid_kopecks
-    pending = (
-        Payment.objects.filter(
-            order=order,
-            provider=provider.name,
-            status=PaymentState.PENDING,
-            amount_kopecks=amount,
-        )
-        .exclude(confirmation_url="")
-        .order_by("-created_at", "-id")
-        .first()
-    )
+    pending = _pending_payment(order, provider.name)
     if pending is not None:
-        return pending
-    key = uuid.uuid4().hex
+        if pending.amount_kopecks == amount and pending.confirmation_url:
+            return pending
+        withdraw_payment(payment_id=pending.pk, provider=provider)
+        order.refresh_from_db()
+        _check_payable(order)
+        amount = order.unpaid_kopecks
+    attempt = Payment.objects.filter(order=order, provider=provider.name).count()
+    key = _payment_key(order, amount, attempt)
     created = provider.create_payment(
         payment_id=key,
         amount_kopecks=amount,
@@ -172,10 +199,97 @@ def start_online_payment(
                 confirmation_url=created.confirmation_url or "",
             )
     except IntegrityError:
-        # The provider answered a retried key with a payment we already recorded.
-        return Payment.objects.get(
-            provider=provider.name, provider_payment_id=created.provider_payment_id
+        pass
+    # A click racing this one recorded the same provider payment (the same key), or, rarer,
+    # another pending payment of the order: the buyer goes to that one.
+    same = Payment.objects.filter(
+        provider=provider.name, provider_payment_id=created.provider_payment_id
+    ).first()
+    if same is not None:
+        return same
+    winner = _pending_payment(order, provider.name)
+    _cancel_at_provider(provider, created.provider_payment_id)
+    if winner is None:
+        raise Conflict(_("Оплата уже начата в другом окне. Обновите страницу заказа."))
+    return winner
+
+
+def _cancel_at_provider(provider: PaymentProvider, provider_payment_id: str) -> None:
+    """Best effort for a provider payment nobody will be sent to: withdraw it if it can be."""
+    if not provider.supports_cancel:
+        return
+    try:
+        provider.cancel_payment(provider_payment_id)
+    except PaymentProviderError as error:
+        log.warning(
+            "orphan payment not cancelled",
+            extra={"provider_payment_id": provider_payment_id, "reason": error.message},
         )
+
+
+def withdraw_payment(*, payment_id: int, provider: PaymentProvider | None = None) -> Payment:
+    """Give up a pending payment: at the provider first where it can be, then here.
+
+    If the provider says the buyer has paid it meanwhile, that is recorded instead. Where the
+    provider cannot withdraw it (ЮKassa), it is cancelled here only; should the buyer still
+    pay it, the success is credited and the excess refunded.
+    """
+    payment = Payment.objects.get(pk=payment_id)
+    if payment.status != PaymentState.PENDING:
+        return payment
+    provider = provider or get_provider(payment.provider)
+    if provider.supports_cancel:
+        try:
+            state = provider.cancel_payment(payment.provider_payment_id)
+        except PaymentProviderError as error:
+            # A payment the provider does not know cannot be paid there either.
+            if error.status_code != 404:
+                raise
+            state = None
+        if state is not None and state.status == ProviderStatus.SUCCEEDED:
+            return handle_event(
+                provider=payment.provider,
+                event=WebhookEvent(
+                    provider_payment_id=payment.provider_payment_id,
+                    status=state.status,
+                    amount_kopecks=state.amount_kopecks,
+                    raw_event_id=f"withdraw:{payment.provider_payment_id}",
+                ),
+            ).payment
+    with transaction.atomic():
+        Payment.objects.filter(pk=payment.pk, status=PaymentState.PENDING).update(
+            status=PaymentState.CANCELED
+        )
+    payment.refresh_from_db()
+    return payment
+
+
+def settle_order(*, order_id: int) -> list[Refund]:
+    """After a cancellation or an overpayment: withdraw what is pending, refund the excess."""
+    order = Order.objects.get(pk=order_id)
+    if order.status == OrderStatus.CANCELLED:
+        for payment in Payment.objects.filter(order=order, status=PaymentState.PENDING):
+            withdraw_payment(payment_id=payment.pk)
+    return refunds.refund_overpayment(order_id=order_id)
+
+
+def settle_order_now(*, order_id: int) -> None:
+    """settle_order at once for the buyer's page; the job queued with the change retries."""
+    try:
+        settle_order(order_id=order_id)
+    except PaymentProviderError as error:
+        log.warning(
+            "order not settled now, the queued job retries",
+            extra={"order": order_id, "reason": error.message},
+        )
+
+
+def enqueue_settlement(order_id: int) -> None:
+    """Queue settle_order in the caller's transaction: a refund due is never forgotten."""
+    # Imported here: the job's module imports this one.
+    from kabinet.pharma.payments.tasks import settle_order_job
+
+    settle_order_job.enqueue(order_id)
 
 
 # --- webhooks -------------------------------------------------------------------------------
@@ -183,10 +297,14 @@ def start_online_payment(
 
 @dataclass(frozen=True)
 class Applied:
-    """What an event did: changed is False for a replay or an event about a pending payment."""
+    """What an event did: changed is False for a replay or an event about a pending payment.
+
+    refund_due: the order now holds more than it owes (it was cancelled, or paid twice).
+    """
 
     payment: Payment
     changed: bool
+    refund_due: bool = False
 
 
 def apply_payment_event(*, provider: str, event: WebhookEvent) -> Applied:
@@ -199,7 +317,10 @@ def apply_payment_event(*, provider: str, event: WebhookEvent) -> Applied:
         )
         if payment is None:
             raise NotFound(_("Платёж не найден."))
-        if payment.status != PaymentState.PENDING or event.status == ProviderStatus.PENDING:
+        if payment.status == PaymentState.SUCCEEDED or event.status == ProviderStatus.PENDING:
+            return Applied(payment, changed=False)
+        # Withdrawn here, but the buyer paid it at the provider after all: the money is ours.
+        if payment.status == PaymentState.CANCELED and event.status != ProviderStatus.SUCCEEDED:
             return Applied(payment, changed=False)
         if event.amount_kopecks != payment.amount_kopecks:
             log.warning(
@@ -222,6 +343,8 @@ def apply_payment_event(*, provider: str, event: WebhookEvent) -> Applied:
             payment.status = PaymentState.CANCELED
             payment.save(update_fields=["status"])
             return Applied(payment, changed=True)
+        # Credited even to a cancelled order: the money was taken, so it is recorded, and
+        # what the order holds above its due is refunded (enqueued here, in this transaction).
         payment.status = PaymentState.SUCCEEDED
         payment.applied_at = now
         payment.save(update_fields=["status", "applied_at"])
@@ -229,8 +352,19 @@ def apply_payment_event(*, provider: str, event: WebhookEvent) -> Applied:
             paid_kopecks=F("paid_kopecks") + payment.amount_kopecks, updated_at=now
         )
         order = Order.objects.select_related("placed_by").get(pk=payment.order_id)
+        refund_due = order.overpaid_kopecks > 0
+        if refund_due:
+            enqueue_settlement(order.pk)
         _notify_paid(order, payment)
-        return Applied(payment, changed=True)
+        return Applied(payment, changed=True, refund_due=refund_due)
+
+
+def handle_event(*, provider: str, event: WebhookEvent) -> Applied:
+    """Apply a verified event, then return at once any excess it left on the order."""
+    applied = apply_payment_event(provider=provider, event=event)
+    if applied.refund_due:
+        settle_order_now(order_id=applied.payment.order_id)
+    return applied
 
 
 def handle_webhook(
@@ -240,7 +374,7 @@ def handle_webhook(
     event = get_provider(provider).parse_webhook(
         body=body, headers=headers, remote_addr=remote_addr
     )
-    return apply_payment_event(provider=provider, event=event)
+    return handle_event(provider=provider, event=event)
 
 
 def _notify_paid(order: Order, payment: Payment) -> None:
@@ -258,5 +392,7 @@ def _notify_paid(order: Order, payment: Payment) -> None:
             "total": format_rub(order.total_kopecks),
             "paid": format_rub(order.paid_kopecks),
             "is_paid": order.is_paid,
+            "cancelled": order.status == OrderStatus.CANCELLED,
+            "overpaid": format_rub(order.overpaid_kopecks) if order.overpaid_kopecks else "",
         },
     )

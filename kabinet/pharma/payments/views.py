@@ -18,10 +18,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kabinet.core.errors import NotFound, RuleViolation
+from kabinet.core.http import client_ip
+from kabinet.core.money import format_rub
 from kabinet.pharma.access import PartnerRequest, partner_required
 from kabinet.pharma.models import Authority
+from kabinet.pharma.orders.models import Order, OrderStatus
 from kabinet.pharma.payments import services
-from kabinet.pharma.payments.models import Payment
+from kabinet.pharma.payments.models import Payment, PaymentState
 from kabinet.pharma.payments.providers import PROVIDER_NAMES
 from kabinet.pharma.payments.providers.base import PaymentProviderError, WebhookRejected
 from kabinet.pharma.payments.providers.test_provider import TestBankProvider
@@ -88,10 +91,20 @@ def test_bank_pay(request: HttpRequest, provider_payment_id: str) -> HttpRespons
         messages.error(request, _("Платёж не проведён: %(reason)s") % {"reason": error.message})
     else:
         payment.refresh_from_db()
-        if payment.status == "succeeded":
-            messages.success(request, _("Оплата получена. Спасибо!"))
-        else:
+        if payment.status != PaymentState.SUCCEEDED:
             messages.warning(request, _("Оплата отменена."))
+        elif payment.refunded_kopecks:
+            cancelled = Order.objects.filter(
+                pk=payment.order_id, status=OrderStatus.CANCELLED
+            ).exists()
+            text = (
+                _("Оплата получена, но заказ отменён: %(amount)s возвращается на карту.")
+                if cancelled
+                else _("Оплата получена. Переплата %(amount)s возвращается на карту.")
+            )
+            messages.warning(request, text % {"amount": format_rub(payment.refunded_kopecks)})
+        else:
+            messages.success(request, _("Оплата получена. Спасибо!"))
     return redirect("pharma:order", pk=payment.order_id)
 
 
@@ -106,7 +119,8 @@ def payment_webhook(request: HttpRequest, provider: str) -> HttpResponse:
             provider=provider,
             body=request.body,
             headers=request.headers,
-            remote_addr=request.META.get("REMOTE_ADDR"),
+            # Behind a reverse proxy, the address it saw (KABINET_TRUSTED_PROXIES).
+            remote_addr=client_ip(request),
         )
     except WebhookRejected as error:
         log.warning(

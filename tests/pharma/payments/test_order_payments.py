@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 import zxingcpp
 from django.conf import settings
 from django.contrib.messages import get_messages
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from kabinet.core.errors import RuleViolation
 from kabinet.pharma.models import Authority
 from kabinet.pharma.orders import services as order_services
 from kabinet.pharma.orders.forms import PlaceOrderForm
@@ -15,7 +18,7 @@ from kabinet.pharma.orders.models import Order, OrderStatus
 from kabinet.pharma.payments import gost_qr
 from kabinet.pharma.payments import services as payment_services
 from kabinet.pharma.payments.gost_qr import parse_payload
-from kabinet.pharma.payments.models import Payment, PaymentState
+from kabinet.pharma.payments.models import Payment, PaymentState, Refund
 from kabinet.pharma.payments.providers.base import PaymentStatus
 from kabinet.pharma.payments.providers.test_provider import TestBankProvider
 from tests.pharma.conftest import _partner, client_for, emails_to
@@ -337,3 +340,123 @@ def test_a_pending_event_changes_nothing(pharmacy, order):
     order.refresh_from_db()
     assert order.paid_kopecks == 0
     assert order.status == OrderStatus.NEW
+
+
+def test_a_pending_payment_of_another_amount_is_withdrawn_before_a_new_one(pharmacy, order):
+    stale = start(pharmacy, order)
+    # Part of the order came by bank transfer meanwhile (the statement upload credits it so).
+    Order.objects.filter(pk=order.pk).update(paid_kopecks=54_000)
+
+    fresh = start(pharmacy, order)
+
+    stale.refresh_from_db()
+    assert stale.status == PaymentState.CANCELED
+    bank = TestBankProvider()
+    assert bank.fetch_status(stale.provider_payment_id).status == PaymentStatus.CANCELED
+    assert (fresh.status, fresh.amount_kopecks) == (PaymentState.PENDING, 100_000)
+    assert fresh.provider_payment_id != stale.provider_payment_id
+    assert Payment.objects.filter(status=PaymentState.PENDING).get() == fresh
+
+
+def test_a_stale_payment_the_buyer_paid_meanwhile_is_credited_not_withdrawn(pharmacy, order):
+    stale = start(pharmacy, order)
+    TestBankProvider().decide(provider_payment_id=stale.provider_payment_id, succeeded=True)
+    Order.objects.filter(pk=order.pk).update(paid_kopecks=54_000)
+
+    with pytest.raises(RuleViolation) as caught:
+        start(pharmacy, order)
+
+    assert caught.value.message == "Заказ уже оплачен."
+    stale.refresh_from_db()
+    order.refresh_from_db()
+    assert stale.status == PaymentState.SUCCEEDED
+    # 540,00 by transfer and 1 540,00 by card: the card payment's excess went back.
+    assert order.paid_kopecks == TOTAL
+    assert Refund.objects.get().amount_kopecks == 54_000
+    assert Payment.objects.filter(status=PaymentState.PENDING).count() == 0
+
+
+def test_the_database_keeps_one_pending_payment_per_order_and_provider(pharmacy, order):
+    start(pharmacy, order)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Payment.objects.create(
+            order=order, provider="test_bank", provider_payment_id="tb_other", amount_kopecks=1
+        )
+    # Another provider, or a finished payment, is not constrained.
+    Payment.objects.create(
+        order=order, provider="yookassa", provider_payment_id="yk-1", amount_kopecks=1
+    )
+
+
+# --- ЮKassa's webhook behind a reverse proxy -----------------------------------------------
+
+
+@pytest.fixture
+def ykassa_payment(pharmacy, order, monkeypatch):
+    from tests.pharma.payments.test_providers import PAYMENT_ID, yookassa, yookassa_payment
+
+    provider, _fake = yookassa(
+        httpx.Response(200, json=yookassa_payment(value="1540.00")),
+        *(httpx.Response(200, json=yookassa_payment("succeeded", "1540.00")) for _ in range(3)),
+    )
+    payment = payment_services.start_online_payment(
+        partner=pharmacy.admin, order_id=order.pk, provider=provider
+    )
+    assert payment.provider_payment_id == PAYMENT_ID
+    monkeypatch.setattr(payment_services, "get_provider", lambda name: provider)
+    return payment
+
+
+def ykassa_webhook(client, **meta):
+    from tests.pharma.payments.test_providers import notification
+
+    return client.post(
+        reverse("pharma:payment-webhook", args=["yookassa"]),
+        data=notification(),
+        content_type="application/json",
+        **meta,
+    )
+
+
+def test_ykassa_webhook_through_a_trusted_proxy_uses_the_forwarded_address(
+    ykassa_payment, order, client, settings
+):
+    settings.KABINET_TRUSTED_PROXIES = ["10.0.0.0/8"]
+    # Straight from an unknown address, a forwarded header is ignored.
+    response = ykassa_webhook(client, REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="185.71.76.5")
+    assert (response.status_code, response.json()) == (400, {"error": "untrusted_source"})
+    # Through our proxy, a hop the sender forged on the left is not read.
+    response = ykassa_webhook(
+        client, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="185.71.76.5, 203.0.113.9"
+    )
+    assert (response.status_code, response.json()) == (400, {"error": "untrusted_source"})
+    order.refresh_from_db()
+    assert order.paid_kopecks == 0
+
+    response = ykassa_webhook(client, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="185.71.76.5")
+
+    assert (response.status_code, response.json()) == (
+        200,
+        {"status": "succeeded", "changed": True},
+    )
+    order.refresh_from_db()
+    assert order.paid_kopecks == TOTAL
+
+
+def test_ykassa_webhook_without_trusted_proxies_reads_the_peer(ykassa_payment, client, settings):
+    settings.KABINET_TRUSTED_PROXIES = []
+    response = ykassa_webhook(client, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="185.71.76.5")
+    assert response.json() == {"error": "untrusted_source"}
+    response = ykassa_webhook(client, REMOTE_ADDR="185.71.76.5")
+    assert response.json() == {"status": "succeeded", "changed": True}
+
+
+def test_a_stale_payment_the_bank_forgot_is_withdrawn_here(pharmacy, order):
+    from django.core.cache import cache
+
+    stale = start(pharmacy, order)
+    cache.clear()  # the demo's test bank keeps its payments in the local-memory cache
+    Order.objects.filter(pk=order.pk).update(paid_kopecks=54_000)
+    fresh = start(pharmacy, order)
+    stale.refresh_from_db()
+    assert (stale.status, fresh.amount_kopecks) == (PaymentState.CANCELED, 100_000)

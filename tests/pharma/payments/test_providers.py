@@ -21,6 +21,7 @@ from kabinet.pharma.payments.providers.base import (
     PaymentProviderError,
     PaymentState,
     PaymentStatus,
+    RefundResult,
     WebhookEvent,
     WebhookRejected,
 )
@@ -492,3 +493,107 @@ def test_a_failed_refetch_propagates_so_that_ykassa_retries():
     with pytest.raises(PaymentProviderError) as caught:
         provider.parse_webhook(body=notification(), headers={}, remote_addr="185.71.76.5")
     assert caught.value.retryable
+
+
+# --- ЮKassa refunds --------------------------------------------------------------------------
+
+REFUND_ID = "2f6c9b2a-0015-5000-9000-1e2d3c4b5a69"
+
+
+def yookassa_refund(status="succeeded", value="500.00", **extra):
+    return {
+        "id": REFUND_ID,
+        "payment_id": PAYMENT_ID,
+        "status": status,
+        "created_at": "2026-03-12T11:00:00.000Z",
+        "amount": {"value": value, "currency": "RUB"},
+        "description": "Возврат по заказу № 4711",
+        **extra,
+    }
+
+
+def test_a_refund_sends_the_documented_request():
+    provider, fake = yookassa(httpx.Response(200, json=yookassa_refund()))
+    result = provider.refund(
+        provider_payment_id=PAYMENT_ID,
+        amount_kopecks=500_00,
+        description="Возврат по заказу № 4711",
+        idempotency_key="refund-key-1",
+    )
+    assert result == RefundResult(REFUND_ID, PaymentStatus.SUCCEEDED, 500_00)
+    (request,) = fake.requests
+    assert (request.method, str(request.url)) == ("POST", "https://api.yookassa.ru/v3/refunds")
+    assert request.headers["Idempotence-Key"] == "refund-key-1"
+    credentials = base64.b64encode(f"{SHOP_ID}:{SECRET_KEY}".encode()).decode()
+    assert request.headers["Authorization"] == f"Basic {credentials}"
+    assert json.loads(request.content) == {
+        "payment_id": PAYMENT_ID,
+        "amount": {"value": "500.00", "currency": "RUB"},
+        "description": "Возврат по заказу № 4711",
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [("pending", PaymentStatus.PENDING), ("canceled", PaymentStatus.CANCELED)],
+)
+def test_a_pending_or_refused_refund_says_so(status, expected):
+    provider, _ = yookassa(httpx.Response(200, json=yookassa_refund(status)))
+    result = provider.refund(
+        provider_payment_id=PAYMENT_ID, amount_kopecks=500_00, description="d", idempotency_key="k"
+    )
+    assert result.status == expected
+
+
+@pytest.mark.parametrize(
+    ("response", "retryable"),
+    [
+        (
+            httpx.Response(
+                400,
+                json={
+                    "type": "error",
+                    "code": "invalid_request",
+                    "description": "Refund amount exceeds the payment amount",
+                },
+            ),
+            False,
+        ),
+        (httpx.Response(500, json={"type": "error", "code": "internal_server_error"}), True),
+        (httpx.ReadTimeout("timed out"), True),
+    ],
+)
+def test_refund_errors_say_whether_to_retry_with_the_same_key(response, retryable):
+    provider, _ = yookassa(response)
+    with pytest.raises(PaymentProviderError) as caught:
+        provider.refund(
+            provider_payment_id=PAYMENT_ID,
+            amount_kopecks=500_00,
+            description="d",
+            idempotency_key="k",
+        )
+    assert caught.value.retryable is retryable
+
+
+def test_a_refund_of_a_bad_id_or_amount_sends_nothing():
+    provider, fake = yookassa()
+    with pytest.raises(PaymentProviderError):
+        provider.refund(
+            provider_payment_id="../payments",
+            amount_kopecks=1,
+            description="d",
+            idempotency_key="k",
+        )
+    with pytest.raises(PaymentProviderError):
+        provider.refund(
+            provider_payment_id=PAYMENT_ID, amount_kopecks=0, description="d", idempotency_key="k"
+        )
+    assert fake.requests == []
+
+
+def test_ykassa_cannot_withdraw_a_pending_payment():
+    provider, fake = yookassa()
+    assert provider.supports_cancel is False
+    with pytest.raises(PaymentProviderError):
+        provider.cancel_payment(PAYMENT_ID)
+    assert fake.requests == []

@@ -7,6 +7,11 @@ provider's published addresses plus a re-fetch) and raises `WebhookRejected` oth
 event is only a claim about a payment: the caller applies it under the Payment row's lock and
 checks its amount against the payment's own, and a unique (provider, provider_payment_id)
 keeps a payment from being applied twice however often the webhook is delivered.
+
+Refunds go back through the provider of the payment (`refund`, with our idempotency key, so
+a retry cannot refund twice). A provider that can withdraw a payment the buyer has not paid
+yet says so with `supports_cancel`; where it cannot (ЮKassa's one-stage payments), a
+payment we gave up on may still succeed later, and the money is then credited and refunded.
 """
 
 from __future__ import annotations
@@ -39,6 +44,15 @@ class PaymentState:
     """What the provider says about a payment now."""
 
     provider_payment_id: str
+    status: PaymentStatus
+    amount_kopecks: int
+
+
+@dataclass(frozen=True, slots=True)
+class RefundResult:
+    """A refund as the provider has it: succeeded, still pending, or canceled (refused)."""
+
+    provider_refund_id: str
     status: PaymentStatus
     amount_kopecks: int
 
@@ -93,6 +107,8 @@ class PaymentProvider(Protocol):
     """An online payment provider: create a payment, verify its webhooks, ask its status."""
 
     name: str
+    # Whether `cancel_payment` can withdraw a payment that is still pending.
+    supports_cancel: bool
 
     def create_payment(
         self,
@@ -109,6 +125,21 @@ class PaymentProvider(Protocol):
     ) -> WebhookEvent: ...
 
     def fetch_status(self, provider_payment_id: str) -> PaymentState: ...
+
+    def cancel_payment(self, provider_payment_id: str) -> PaymentState:
+        """Withdraw a pending payment; returns its state after, which may be succeeded."""
+        ...
+
+    def refund(
+        self,
+        *,
+        provider_payment_id: str,
+        amount_kopecks: int,
+        description: str,
+        idempotency_key: str,
+    ) -> RefundResult:
+        """Return part or all of a succeeded payment to the buyer."""
+        ...
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

@@ -14,6 +14,11 @@ a replay — within the window a replay is harmless, because applying a payment 
 The test bank's memory of its payments is the Django cache (local memory in the demo, Redis
 when REDIS_URL is set), enough to answer `fetch_status`; payment ids are derived from the
 idempotency key, so a retried create returns the same payment, as at a real bank.
+
+Refunds are immediate (`refund` answers succeeded at once, as card refunds mostly do) and
+keyed by their idempotency key; the bank refuses to refund more than the payment brought or a
+payment that was not paid. A pending payment can be withdrawn (`cancel_payment`): its page then
+no longer takes the card.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from kabinet.pharma.payments.providers.base import (
     PaymentProviderError,
     PaymentState,
     PaymentStatus,
+    RefundResult,
     WebhookEvent,
     WebhookRejected,
     header,
@@ -68,6 +74,7 @@ class TestBankProvider:
 
     __test__ = False  # not a pytest test class, whatever its name says
     name = "test_bank"
+    supports_cancel = True
 
     def __init__(
         self,
@@ -190,3 +197,49 @@ class TestBankProvider:
             status=PaymentStatus(record["status"]),
             amount_kopecks=record["amount_kopecks"],
         )
+
+    def cancel_payment(self, provider_payment_id: str) -> PaymentState:
+        """Withdraw a payment the buyer has not paid yet; a paid one stays paid."""
+        key = _CACHE_PREFIX + provider_payment_id
+        record = cache.get(key)
+        if record is None:
+            raise PaymentProviderError(_("Тестовый банк не знает такого платежа."), status_code=404)
+        if record["status"] == PaymentStatus.PENDING.value:
+            record = {**record, "status": PaymentStatus.CANCELED.value}
+            cache.set(key, record, _CACHE_SECONDS)
+        return self.fetch_status(provider_payment_id)
+
+    def refund(
+        self,
+        *,
+        provider_payment_id: str,
+        amount_kopecks: int,
+        description: str,
+        idempotency_key: str,
+    ) -> RefundResult:
+        """Return money of a paid payment at once; the same key always gives the same refund."""
+        digest = hmac.new(self._secret, b"refund:" + idempotency_key.encode(), hashlib.sha256)
+        refund_id = f"tbr_{digest.hexdigest()[:24]}"
+        done = cache.get(_CACHE_PREFIX + refund_id)
+        if done is not None:
+            return RefundResult(refund_id, PaymentStatus(done["status"]), done["amount_kopecks"])
+        key = _CACHE_PREFIX + provider_payment_id
+        record = cache.get(key)
+        if record is None:
+            raise PaymentProviderError(_("Тестовый банк не знает такого платежа."), status_code=404)
+        if record["status"] != PaymentStatus.SUCCEEDED.value:
+            raise PaymentProviderError(_("Вернуть можно только оплаченный платёж."))
+        refunded = int(record.get("refunded_kopecks", 0))
+        if amount_kopecks <= 0 or refunded + amount_kopecks > int(record["amount_kopecks"]):
+            raise PaymentProviderError(
+                _("Сумма возврата больше, чем осталось от платежа."), provider_code="bad_amount"
+            )
+        cache.set(key, {**record, "refunded_kopecks": refunded + amount_kopecks}, _CACHE_SECONDS)
+        done = {
+            "status": PaymentStatus.SUCCEEDED.value,
+            "amount_kopecks": amount_kopecks,
+            "payment_id": provider_payment_id,
+            "description": description,
+        }
+        cache.set(_CACHE_PREFIX + refund_id, done, _CACHE_SECONDS)
+        return RefundResult(refund_id, PaymentStatus.SUCCEEDED, amount_kopecks)

@@ -13,7 +13,14 @@ accept it only from its published addresses and to ask the API for the object's 
 state. This adapter does both: a notification from any other address is rejected, and the
 event returned carries the status and amount fetched by ``GET /v3/payments/{id}``, never the
 ones in the body. The caller must pass the real client address (the one the reverse proxy
-saw), not a header the client could set.
+saw), not a header the client could set (`kabinet.core.http.client_ip`, which believes
+X-Forwarded-For only from the proxies in KABINET_TRUSTED_PROXIES).
+
+Refunds: ``POST /v3/refunds`` with the payment's id, the amount and an ``Idempotence-Key``;
+ЮKassa answers with the refund, mostly succeeded at once, sometimes pending, canceled when it
+refuses. A pending one-stage payment cannot be cancelled through the API (``/cancel`` is only
+for payments waiting for capture), so `supports_cancel` is False: a payment we gave up on
+expires unpaid, or, if the buyer pays it after all, is credited and its excess refunded.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from kabinet.pharma.payments.providers.base import (
     PaymentProviderError,
     PaymentState,
     PaymentStatus,
+    RefundResult,
     WebhookEvent,
     WebhookRejected,
 )
@@ -68,6 +76,7 @@ class YooKassaProvider:
     """ЮKassa's API v3: create payments, verify notifications by source and re-fetch."""
 
     name = "yookassa"
+    supports_cancel = False
 
     def __init__(
         self,
@@ -185,6 +194,41 @@ class YooKassaProvider:
         if not _PAYMENT_ID.match(provider_payment_id):
             raise PaymentProviderError(_("Неверный идентификатор платежа ЮKassa."))
         return self._state(self._request("GET", f"payments/{provider_payment_id}"))
+
+    def cancel_payment(self, provider_payment_id: str) -> PaymentState:
+        raise PaymentProviderError(
+            _("ЮKassa не отменяет платёж, ожидающий оплаты: он истечёт сам.")
+        )
+
+    def refund(
+        self,
+        *,
+        provider_payment_id: str,
+        amount_kopecks: int,
+        description: str,
+        idempotency_key: str,
+    ) -> RefundResult:
+        """Refund part or all of a succeeded payment: POST /v3/refunds."""
+        if amount_kopecks <= 0:
+            raise PaymentProviderError(_("Сумма возврата должна быть положительной."))
+        if not _PAYMENT_ID.match(provider_payment_id):
+            raise PaymentProviderError(_("Неверный идентификатор платежа ЮKassa."))
+        data = self._request(
+            "POST",
+            "refunds",
+            body={
+                "payment_id": provider_payment_id,
+                "amount": {"value": format_amount(amount_kopecks), "currency": "RUB"},
+                "description": description[:DESCRIPTION_MAX],
+            },
+            idempotency_key=idempotency_key,
+        )
+        state = self._state(data)
+        return RefundResult(
+            provider_refund_id=state.provider_payment_id,
+            status=state.status,
+            amount_kopecks=state.amount_kopecks,
+        )
 
     def is_trusted_address(self, remote_addr: str | None) -> bool:
         try:
