@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -225,12 +225,23 @@ def apply_payment_event(*, provider: str, event: WebhookEvent) -> Applied:
         payment.status = PaymentState.SUCCEEDED
         payment.applied_at = now
         payment.save(update_fields=["status", "applied_at"])
-        Order.objects.filter(pk=payment.order_id).update(
-            paid_kopecks=F("paid_kopecks") + payment.amount_kopecks, updated_at=now
-        )
-        order = Order.objects.select_related("placed_by").get(pk=payment.order_id)
-        _notify_paid(order, payment)
+        credit_order(payment, now=now)
         return Applied(payment, changed=True)
+
+
+def credit_order(payment: Payment, *, now: datetime) -> Order:
+    """Add a succeeded payment to its order's paid amount and e-mail the buyer.
+
+    Call it in the transaction that made the payment succeed, once per payment: the caller's
+    lock (the Payment row, or the unique provider id of a new one) is what makes it once. The
+    F() update takes the order's row lock, so concurrent payments of one order add up.
+    """
+    Order.objects.filter(pk=payment.order_id).update(
+        paid_kopecks=F("paid_kopecks") + payment.amount_kopecks, updated_at=now
+    )
+    order = Order.objects.select_related("placed_by", "organisation").get(pk=payment.order_id)
+    _notify_paid(order, payment)
+    return order
 
 
 def handle_webhook(
