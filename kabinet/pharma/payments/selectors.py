@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,7 +18,12 @@ from kabinet.core.errors import NotFound
 from kabinet.pharma.models import Organisation
 from kabinet.pharma.orders.models import PaymentMethod
 from kabinet.pharma.payments.credit import Credit, unpaid_by_organisation
-from kabinet.pharma.payments.models import BankStatement, BankStatementDocument, Payment
+from kabinet.pharma.payments.models import (
+    APPLIED_OUTCOMES,
+    BankStatement,
+    BankStatementDocument,
+    Payment,
+)
 from kabinet.pharma.payments.statements import BANK_PROVIDER
 
 # --- statements -----------------------------------------------------------------------------
@@ -63,8 +68,17 @@ def _start_of(day: date) -> datetime:
 
 
 def payments(criteria: PaymentFilter) -> QuerySet[Payment]:
-    """Payments of every provider, newest first, with their order and organisation."""
-    found = Payment.objects.select_related("order", "order__organisation")
+    """Payments of every provider, newest first, with their order and organisation; a bank
+    payment with the statement document it came from (`applied_from`)."""
+    found = Payment.objects.select_related("order", "order__organisation").prefetch_related(
+        Prefetch(
+            "statement_documents",
+            queryset=BankStatementDocument.objects.filter(outcome__in=APPLIED_OUTCOMES).only(
+                "pk", "statement_id", "payment_id"
+            ),
+            to_attr="applied_from",
+        )
+    )
     if criteria.status:
         found = found.filter(status=criteria.status)
     if criteria.provider:

@@ -48,6 +48,7 @@ from kabinet.pharma.payments.bank_statement import (
 )
 from kabinet.pharma.payments.credit import unpaid_orders
 from kabinet.pharma.payments.models import (
+    APPLIED_OUTCOMES,
     BankStatement,
     BankStatementDocument,
     Payment,
@@ -173,7 +174,7 @@ def _apply(
         doc = row.doc
         if doc.payee_account != account:
             row.outcome = StatementOutcome.OUTGOING
-            row.message = _("Не поступление на наш счёт: не разносится.")
+            row.message = _("Не поступление на наш счёт — не разносится.")
             continue
         row.key = document_key(doc)
         if doc.amount_kopecks <= 0:
@@ -220,9 +221,9 @@ def _apply(
         uploaded_at=now,
         documents_count=len(rows),
         incoming_count=sum(row.outcome != StatementOutcome.OUTGOING for row in rows),
-        applied_count=sum(row.outcome in _OUTCOME_OF.values() for row in rows),
+        applied_count=sum(row.outcome in APPLIED_OUTCOMES for row in rows),
         applied_kopecks=sum(
-            row.doc.amount_kopecks for row in rows if row.outcome in _OUTCOME_OF.values()
+            row.doc.amount_kopecks for row in rows if row.outcome in APPLIED_OUTCOMES
         ),
         unmatched_count=sum(row.outcome == StatementOutcome.UNMATCHED for row in rows),
         duplicate_count=sum(row.outcome == StatementOutcome.DUPLICATE for row in rows),
@@ -240,10 +241,16 @@ def _first(values: Iterable[date | None]) -> date | None:
 def _lock_open_invoices(
     documents: Sequence[StatementDocument],
 ) -> dict[str, tuple[OpenInvoice, int]]:
-    """The open invoices the documents could pay, their orders locked: number → (invoice, id)."""
-    numbers = dict(
-        _open_orders().exclude(number=None).values_list("number", "pk")
-    )  # only numbers here: the dues are read again under the lock
+    """The open invoices the documents could pay, their orders locked: number → (invoice, id).
+
+    The numbers are read first without a lock; whatever is due is read again under it, in
+    primary-key order, so two uploads lock their common orders in the same order.
+    """
+    numbers = {
+        number: pk
+        for number, pk in _open_orders().exclude(number=None).values_list("number", "pk")
+        if number
+    }
     maybe = relevant_invoices(
         documents, [OpenInvoice(number=n, buyer_inn="", amount_due_kopecks=0) for n in numbers]
     )
@@ -254,18 +261,19 @@ def _lock_open_invoices(
         .select_related("organisation")
         .order_by("pk")
     )
-    return {
-        order.number: (
+    found: dict[str, tuple[OpenInvoice, int]] = {}
+    for order in locked:
+        number = order.number or ""  # only numbered orders were asked for
+        found[number] = (
             OpenInvoice(
-                number=order.number,
+                number=number,
                 buyer_inn=order.organisation.inn,
                 amount_due_kopecks=order.unpaid_kopecks,
                 issued_on=timezone.localdate(order.created_at),
             ),
             order.pk,
         )
-        for order in locked
-    }
+    return found
 
 
 def _open_orders() -> QuerySet[Order]:

@@ -91,9 +91,17 @@ def test_the_list_shows_every_provider_newest_first_with_a_link_to_the_order(pay
     assert "400,00\u00a0₽" in html
     # Without the permission to view orders, the order number is text, not a link.
     assert reverse("admin:pharma_order_change", args=[payments["bank"].order_id]) not in html
-    cashier.user_permissions.add(Permission.objects.get(codename="view_order"))
+    statement_url = reverse(
+        "pharma:statement-detail", args=[payments["bank"].statement_documents.get().statement_id]
+    )
+    assert statement_url not in html
+    cashier.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_order", "view_bankstatement"])
+    )
     html = staff(User.objects.get(pk=cashier.pk)).get(PAYMENTS).content.decode()
     assert reverse("admin:pharma_order_change", args=[payments["bank"].order_id]) in html
+    # A bank payment links to the statement document it came from.
+    assert f"{statement_url}#doc-" in html
 
 
 def test_filters_by_status_provider_date_and_order(payments, cashier):
