@@ -7,113 +7,251 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pharma', '0005_payments'),
+        ("pharma", "0005_payments"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BankStatement',
+            name="BankStatement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file_name', models.CharField(max_length=255, verbose_name='файл')),
-                ('sha256', models.CharField(db_index=True, max_length=64, verbose_name='SHA-256 файла')),
-                ('account', models.CharField(max_length=20, verbose_name='расчётный счёт')),
-                ('sender', models.CharField(blank=True, max_length=100, verbose_name='отправитель')),
-                ('period_start', models.DateField(blank=True, null=True, verbose_name='период с')),
-                ('period_end', models.DateField(blank=True, null=True, verbose_name='период по')),
-                ('uploaded_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='загружена')),
-                ('documents_count', models.PositiveIntegerField(default=0, verbose_name='документов')),
-                ('incoming_count', models.PositiveIntegerField(default=0, verbose_name='поступлений')),
-                ('applied_count', models.PositiveIntegerField(default=0, verbose_name='разнесено')),
-                ('applied_kopecks', models.BigIntegerField(default=0, verbose_name='разнесено, коп.')),
-                ('unmatched_count', models.PositiveIntegerField(default=0, verbose_name='не разнесено')),
-                ('duplicate_count', models.PositiveIntegerField(default=0, verbose_name='уже проведены ранее')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("file_name", models.CharField(max_length=255, verbose_name="файл")),
+                (
+                    "sha256",
+                    models.CharField(db_index=True, max_length=64, verbose_name="SHA-256 файла"),
+                ),
+                ("account", models.CharField(max_length=20, verbose_name="расчётный счёт")),
+                (
+                    "sender",
+                    models.CharField(blank=True, max_length=100, verbose_name="отправитель"),
+                ),
+                ("period_start", models.DateField(blank=True, null=True, verbose_name="период с")),
+                ("period_end", models.DateField(blank=True, null=True, verbose_name="период по")),
+                (
+                    "uploaded_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, verbose_name="загружена"
+                    ),
+                ),
+                (
+                    "documents_count",
+                    models.PositiveIntegerField(default=0, verbose_name="документов"),
+                ),
+                (
+                    "incoming_count",
+                    models.PositiveIntegerField(default=0, verbose_name="поступлений"),
+                ),
+                ("applied_count", models.PositiveIntegerField(default=0, verbose_name="разнесено")),
+                (
+                    "applied_kopecks",
+                    models.BigIntegerField(default=0, verbose_name="разнесено, коп."),
+                ),
+                (
+                    "unmatched_count",
+                    models.PositiveIntegerField(default=0, verbose_name="не разнесено"),
+                ),
+                (
+                    "duplicate_count",
+                    models.PositiveIntegerField(default=0, verbose_name="уже проведены ранее"),
+                ),
             ],
             options={
-                'verbose_name': 'банковская выписка',
-                'verbose_name_plural': 'банковские выписки',
-                'ordering': ['-uploaded_at', '-id'],
-                'permissions': [('upload_bankstatement', 'Может загружать выписки и разносить платежи')],
-                'default_permissions': ('view',),
+                "verbose_name": "банковская выписка",
+                "verbose_name_plural": "банковские выписки",
+                "ordering": ["-uploaded_at", "-id"],
+                "permissions": [
+                    ("upload_bankstatement", "Может загружать выписки и разносить платежи")
+                ],
+                "default_permissions": ("view",),
             },
         ),
         migrations.CreateModel(
-            name='BankStatementDocument',
+            name="BankStatementDocument",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField(verbose_name='№ в файле')),
-                ('line', models.PositiveIntegerField(verbose_name='строка файла')),
-                ('kind', models.CharField(blank=True, max_length=100, verbose_name='вид документа')),
-                ('number', models.CharField(max_length=40, verbose_name='номер')),
-                ('date', models.DateField(verbose_name='дата')),
-                ('amount_kopecks', models.BigIntegerField(verbose_name='сумма, коп.')),
-                ('payer_name', models.CharField(blank=True, max_length=255, verbose_name='плательщик')),
-                ('payer_inn', models.CharField(blank=True, max_length=12, verbose_name='ИНН плательщика')),
-                ('payer_account', models.CharField(blank=True, max_length=20, verbose_name='счёт плательщика')),
-                ('payee_account', models.CharField(blank=True, max_length=20, verbose_name='счёт получателя')),
-                ('purpose', models.TextField(blank=True, verbose_name='назначение платежа')),
-                ('key', models.CharField(blank=True, db_index=True, max_length=64, verbose_name='ключ платежа')),
-                ('outcome', models.CharField(choices=[('paid', 'счёт оплачен полностью'), ('partial', 'счёт оплачен частично'), ('overpaid', 'переплата'), ('unmatched', 'не разнесён'), ('duplicate', 'уже проведён ранее'), ('outgoing', 'списание с нашего счёта')], max_length=10, verbose_name='результат')),
-                ('reason', models.CharField(blank=True, max_length=32, verbose_name='причина')),
-                ('message', models.CharField(blank=True, max_length=500, verbose_name='пояснение')),
-                ('suggested_number', models.CharField(blank=True, max_length=40, verbose_name='предполагаемый счёт')),
-                ('due_kopecks', models.BigIntegerField(default=0, verbose_name='было к оплате, коп.')),
-                ('difference_kopecks', models.BigIntegerField(default=0, verbose_name='разница, коп.')),
-                ('assigned_at', models.DateTimeField(blank=True, null=True, verbose_name='разнесён вручную')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(verbose_name="№ в файле")),
+                ("line", models.PositiveIntegerField(verbose_name="строка файла")),
+                (
+                    "kind",
+                    models.CharField(blank=True, max_length=100, verbose_name="вид документа"),
+                ),
+                ("number", models.CharField(max_length=40, verbose_name="номер")),
+                ("date", models.DateField(verbose_name="дата")),
+                ("amount_kopecks", models.BigIntegerField(verbose_name="сумма, коп.")),
+                (
+                    "payer_name",
+                    models.CharField(blank=True, max_length=255, verbose_name="плательщик"),
+                ),
+                (
+                    "payer_inn",
+                    models.CharField(blank=True, max_length=12, verbose_name="ИНН плательщика"),
+                ),
+                (
+                    "payer_account",
+                    models.CharField(blank=True, max_length=20, verbose_name="счёт плательщика"),
+                ),
+                (
+                    "payee_account",
+                    models.CharField(blank=True, max_length=20, verbose_name="счёт получателя"),
+                ),
+                ("purpose", models.TextField(blank=True, verbose_name="назначение платежа")),
+                (
+                    "key",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=64, verbose_name="ключ платежа"
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("paid", "счёт оплачен полностью"),
+                            ("partial", "счёт оплачен частично"),
+                            ("overpaid", "переплата"),
+                            ("unmatched", "не разнесён"),
+                            ("duplicate", "уже проведён ранее"),
+                            ("outgoing", "списание с нашего счёта"),
+                        ],
+                        max_length=10,
+                        verbose_name="результат",
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=32, verbose_name="причина")),
+                ("message", models.CharField(blank=True, max_length=500, verbose_name="пояснение")),
+                (
+                    "suggested_number",
+                    models.CharField(blank=True, max_length=40, verbose_name="предполагаемый счёт"),
+                ),
+                (
+                    "due_kopecks",
+                    models.BigIntegerField(default=0, verbose_name="было к оплате, коп."),
+                ),
+                (
+                    "difference_kopecks",
+                    models.BigIntegerField(default=0, verbose_name="разница, коп."),
+                ),
+                (
+                    "assigned_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="разнесён вручную"),
+                ),
             ],
             options={
-                'verbose_name': 'документ выписки',
-                'verbose_name_plural': 'документы выписки',
-                'ordering': ['statement', 'position'],
-                'default_permissions': ('view',),
+                "verbose_name": "документ выписки",
+                "verbose_name_plural": "документы выписки",
+                "ordering": ["statement", "position"],
+                "default_permissions": ("view",),
             },
         ),
         migrations.AddConstraint(
-            model_name='organisation',
-            constraint=models.CheckConstraint(condition=models.Q(('credit_limit_kopecks__gte', 0)), name='pharma_org_credit_limit_not_negative'),
+            model_name="organisation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("credit_limit_kopecks__gte", 0)),
+                name="pharma_org_credit_limit_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='organisation',
-            constraint=models.CheckConstraint(condition=models.Q(('approval_threshold_kopecks__isnull', True), ('approval_threshold_kopecks__gte', 0), _connector='OR'), name='pharma_org_approval_threshold_not_negative'),
+            model_name="organisation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("approval_threshold_kopecks__isnull", True),
+                    ("approval_threshold_kopecks__gte", 0),
+                    _connector="OR",
+                ),
+                name="pharma_org_approval_threshold_not_negative",
+            ),
         ),
         migrations.AddField(
-            model_name='bankstatement',
-            name='uploaded_by',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='загрузил'),
+            model_name="bankstatement",
+            name="uploaded_by",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="загрузил",
+            ),
         ),
         migrations.AddField(
-            model_name='bankstatementdocument',
-            name='assigned_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='разнёс вручную'),
+            model_name="bankstatementdocument",
+            name="assigned_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="разнёс вручную",
+            ),
         ),
         migrations.AddField(
-            model_name='bankstatementdocument',
-            name='order',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='pharma.order', verbose_name='заказ'),
+            model_name="bankstatementdocument",
+            name="order",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="pharma.order",
+                verbose_name="заказ",
+            ),
         ),
         migrations.AddField(
-            model_name='bankstatementdocument',
-            name='payment',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='statement_documents', to='pharma.payment', verbose_name='платёж'),
+            model_name="bankstatementdocument",
+            name="payment",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="statement_documents",
+                to="pharma.payment",
+                verbose_name="платёж",
+            ),
         ),
         migrations.AddField(
-            model_name='bankstatementdocument',
-            name='statement',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='documents', to='pharma.bankstatement', verbose_name='выписка'),
+            model_name="bankstatementdocument",
+            name="statement",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="documents",
+                to="pharma.bankstatement",
+                verbose_name="выписка",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='bankstatementdocument',
-            constraint=models.UniqueConstraint(fields=('statement', 'position'), name='pharma_statementdoc_unique_position'),
+            model_name="bankstatementdocument",
+            constraint=models.UniqueConstraint(
+                fields=("statement", "position"), name="pharma_statementdoc_unique_position"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='bankstatementdocument',
-            constraint=models.CheckConstraint(condition=models.Q(('outcome__in', ['paid', 'partial', 'overpaid', 'unmatched', 'duplicate', 'outgoing'])), name='pharma_statementdoc_outcome_valid'),
+            model_name="bankstatementdocument",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "outcome__in",
+                        ["paid", "partial", "overpaid", "unmatched", "duplicate", "outgoing"],
+                    )
+                ),
+                name="pharma_statementdoc_outcome_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='bankstatementdocument',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_kopecks__gte', 0)), name='pharma_statementdoc_amount_not_negative'),
+            model_name="bankstatementdocument",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount_kopecks__gte", 0)),
+                name="pharma_statementdoc_amount_not_negative",
+            ),
         ),
     ]
