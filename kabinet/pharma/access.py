@@ -1,8 +1,11 @@
-"""The one gate of the partner cabinet: who is signed in, which organisation, which authority.
+"""The gates of the pharma pages: the partner cabinet's and the back office's.
 
 Every cabinet view is wrapped in `partner_required`; it puts the user's `PartnerUser` on
 `request.partner`, and the view passes it to selectors and services, which filter by its
 organisation. Domain errors become 404/403 here, in one place.
+
+Every back-office page is wrapped in `staff_required(permission)`: the distributor's staff
+(a partner user is never staff), holding the page's Django permission.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -50,5 +54,24 @@ def partner_required(*authorities: str) -> Callable:
                 raise DjangoPermissionDenied from None
 
         return wrapper
+
+    return decorator
+
+
+def staff_required(*permissions: str) -> Callable:
+    """Staff only (others go to the back office's login page), with every permission (else
+    403); a domain NotFound is a 404."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.has_perms(permissions):
+                raise DjangoPermissionDenied
+            try:
+                return view(request, *args, **kwargs)
+            except NotFound:
+                raise Http404 from None
+
+        return staff_member_required(checked)
 
     return decorator

@@ -19,8 +19,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from kabinet.accounts.models import User
+from kabinet.core import audit
 from kabinet.core.errors import DomainError
 from kabinet.core.http import client_ip
+from kabinet.core.money import format_rub, parse_amount, to_decimal
 from kabinet.pharma import identifiers, selectors, services
 from kabinet.pharma.catalog import admin as _catalog_admin  # noqa: F401 — registers the catalog
 from kabinet.pharma.forms import LicenceAdminForm, PartnerUserAdminForm, VerifyForm
@@ -311,6 +313,18 @@ class LicenceInline(admin.TabularInline):
     fields = ("number", "kinds", "issued_on", "expires_on")
 
 
+class RoublesField(forms.DecimalField):
+    """Roubles as people type them: «1 500 000», «1500000,50» or «1500000.50»."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=0, max_digits=15, decimal_places=2, localize=True, **kwargs)
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = "".join(value.split()).replace("₽", "")
+        return super().to_python(value)
+
+
 class OrganisationAdminForm(forms.ModelForm):
     # Empty means no discount, as on the model; the range is the model's check constraint.
     discount_percent = forms.DecimalField(
@@ -320,6 +334,23 @@ class OrganisationAdminForm(forms.ModelForm):
         max_value=Decimal("99.99"),
         max_digits=5,
         decimal_places=2,
+    )
+    # Money is entered in roubles and kept in kopecks: 1234,56 → 123456, exactly.
+    credit_limit_rub = RoublesField(
+        label=_("кредитный лимит, ₽"),
+        help_text=_(
+            "Сколько организация может быть должна по заказам с отсрочкой платежа, в рублях. "
+            "0 — отсрочки нет."
+        ),
+        required=False,
+    )
+    approval_threshold_rub = RoublesField(
+        label=_("заказы на согласование свыше, ₽"),
+        help_text=_(
+            "Заказ дороже этой суммы, оформленный сотрудником без полномочия управления, "
+            "ждёт согласования администратора аптеки. Пусто — без согласования."
+        ),
+        required=False,
     )
 
     class Meta:
@@ -336,8 +367,29 @@ class OrganisationAdminForm(forms.ModelForm):
             "discount_percent",
         )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["credit_limit_rub"] = to_decimal(self.instance.credit_limit_kopecks or 0)
+            threshold = self.instance.approval_threshold_kopecks
+            self.initial["approval_threshold_rub"] = (
+                to_decimal(threshold) if threshold is not None else None
+            )
+
     def clean_discount_percent(self) -> Decimal:
         return self.cleaned_data.get("discount_percent") or Decimal(0)
+
+    def clean_credit_limit_rub(self) -> int:
+        return parse_amount(self.cleaned_data.get("credit_limit_rub") or Decimal(0))
+
+    def clean_approval_threshold_rub(self) -> int | None:
+        value = self.cleaned_data.get("approval_threshold_rub")
+        return None if value is None else parse_amount(value)
+
+    def save(self, commit: bool = True) -> Organisation:
+        self.instance.credit_limit_kopecks = self.cleaned_data["credit_limit_rub"]
+        self.instance.approval_threshold_kopecks = self.cleaned_data["approval_threshold_rub"]
+        return super().save(commit=commit)
 
     def _identifier(self, field: str, check) -> str:
         try:
@@ -369,12 +421,46 @@ class OrganisationAdminForm(forms.ModelForm):
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
     form = OrganisationAdminForm
-    list_display = ("name", "inn", "kpp", "status", "contract_number", "contract_date")
+    list_display = (
+        "name",
+        "inn",
+        "kpp",
+        "status",
+        "contract_number",
+        "contract_date",
+        "credit_limit",
+    )
     list_filter = ("status",)
     search_fields = ("name", "inn", "contract_number")
     inlines = (PartnerUserInline, DeliveryAddressInline, LicenceInline)
+    fieldsets = (
+        (None, {"fields": ("name", "inn", "kpp", "ogrn", "status")}),
+        (_("Договор и цены"), {"fields": ("contract_number", "contract_date", "price_group")}),
+        (
+            _("Деньги"),
+            {"fields": ("discount_percent", "credit_limit_rub", "approval_threshold_rub")},
+        ),
+    )
+
+    @admin.display(description=_("кредитный лимит"), ordering="credit_limit_kopecks")
+    def credit_limit(self, obj: Organisation) -> str:
+        return format_rub(obj.credit_limit_kopecks)
 
     def save_model(self, request: HttpRequest, obj: Organisation, form, change: bool) -> None:
+        money = {"credit_limit_rub", "approval_threshold_rub"} & set(form.changed_data)
+        if change and money:
+            # Who changed a pharmacy's credit is a question the accountants will ask.
+            audit.record(
+                action="pharma.organisation.money",
+                actor=_staff(request),
+                obj=obj,
+                data={
+                    "credit_limit_kopecks": obj.credit_limit_kopecks,
+                    "approval_threshold_kopecks": obj.approval_threshold_kopecks,
+                    "changed": sorted(money),
+                },
+                ip=client_ip(request),
+            )
         # A status change is a decision: it goes through the audited service.
         new_status = obj.status
         status_changed = change and "status" in form.changed_data

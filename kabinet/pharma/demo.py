@@ -17,9 +17,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from kabinet.accounts.models import User
+from kabinet.core.errors import DomainError
 from kabinet.geo.models import City, Region
 from kabinet.pharma.catalog.demo import load_catalog
-from kabinet.pharma.catalog.models import Offer, Product
+from kabinet.pharma.catalog.models import ControlClass, Offer, Product
 from kabinet.pharma.models import (
     ActivityType,
     Authority,
@@ -34,7 +35,8 @@ from kabinet.pharma.models import (
     Registration,
 )
 from kabinet.pharma.orders import saved_lists
-from kabinet.pharma.orders.models import SavedList
+from kabinet.pharma.orders import services as order_services
+from kabinet.pharma.orders.models import Order, PaymentMethod, SavedList
 
 # (code, region code, city, address, phone)
 BRANCHES = [
@@ -193,6 +195,15 @@ def _manager() -> None:
         )
         for action in ("view", "change")
     ] + ["add_importjob", "add_price", "add_promotion"]
+    # Orders, payments, bank statements and «Дебиторка» (P-BO-2, P-NEXT-4, P-PAY-2).
+    codenames += [
+        "view_order",
+        "change_order",
+        "view_reservation",
+        "view_payment",
+        "view_bankstatement",
+        "upload_bankstatement",
+    ]
     manager.user_permissions.set(
         Permission.objects.filter(
             content_type__app_label__in=["pharma", "geo"], codename__in=codenames
@@ -276,14 +287,76 @@ def _saved_list() -> None:
         )
 
 
+def _demo_orders() -> int:
+    """Three orders of the demo pharmacy — two by invoice, one on deferral — placed through the
+    order service once, so the back office has invoices to match a bank statement against
+    (`kabinet pharma statement-sample`) and a deferral debt for «Дебиторка»."""
+    org = Organisation.objects.get(inn=ORG["inn"])
+    if Order.objects.filter(organisation=org).exists():
+        return 0
+    if not org.credit_limit_kopecks:
+        # A deferral limit for «Дебиторка»; the back office may change it afterwards.
+        org.credit_limit_kopecks = 500_000_00
+        org.save(update_fields=["credit_limit_kopecks"])
+    partner = PartnerUser.objects.select_related("organisation", "user").get(
+        user__username=ADMIN_LOGIN
+    )
+    address = DeliveryAddress.objects.filter(organisation=org).order_by("id").first()
+    assert address is not None
+    products = list(
+        Offer.objects.filter(
+            warehouse__branch__code="moscow",
+            product__is_active=True,
+            product__prescription_only=False,
+            product__control_class=ControlClass.NONE,
+            product__jnvlp=False,
+            quantity__gte=F("reserved") + 200,
+        )
+        .values_list("product__code", "product__order_multiple")
+        .order_by("product__code")
+        .distinct()[:12]
+    )
+    placed = 0
+    for method, chosen in [
+        (PaymentMethod.INVOICE, products[0:4]),
+        (PaymentMethod.INVOICE, products[4:8]),
+        (PaymentMethod.DEFERRED, products[8:12]),
+    ]:
+        for code, multiple in chosen:
+            packs = -(-40 // multiple) * multiple  # about 40 packs, in whole cartons
+            order_services.add_to_cart(
+                partner=partner, address_id=address.pk, product_code=code, quantity=packs
+            )
+        try:
+            order_services.place_order(
+                partner=partner, address_id=address.pk, payment_method=method
+            )
+        except DomainError:
+            # A smaller catalog (the tests') may not reach the branch's minimum: no order then.
+            for code, _multiple in chosen:
+                order_services.remove_from_cart(
+                    partner=partner, address_id=address.pk, product_code=code
+                )
+        else:
+            placed += 1
+    return placed
+
+
 @transaction.atomic
-def load() -> list[str]:
+def _load() -> dict[str, int]:
     _branches()
     _organisation()
     _manager()
     _queue_examples()
     catalog = load_catalog(price_groups={ORG["inn"]: "standard"})
     _saved_list()
+    return catalog
+
+
+def load() -> list[str]:
+    catalog = _load()
+    # Placing an order is a transaction of its own (durable), after the catalog is committed.
+    _demo_orders()
     return [
         f"фарма, кабинет партнёра /pharma/login/: администратор аптеки {ADMIN_LOGIN}, "
         f"сотрудник {COLLEAGUE_LOGIN}; пароль {PASSWORD}",
@@ -291,4 +364,7 @@ def load() -> list[str]:
         f"пароль {PASSWORD}",
         f"фарма, каталог: {catalog['products']} товаров на {catalog['warehouses']} складах, "
         f"{catalog['promotions']} акций",
+        "фарма, выписки банка /pharma/backoffice/statements/: пример "
+        "kabinet/pharma/payments/samples/statement_demo_cp1251.txt или "
+        "`kabinet pharma statement-sample` для открытых счетов этой базы",
     ]

@@ -180,6 +180,15 @@ class Organisation(models.Model):
                 condition=Q(discount_percent__gte=0) & Q(discount_percent__lt=100),
                 name="pharma_org_discount_range",
             ),
+            models.CheckConstraint(
+                condition=Q(credit_limit_kopecks__gte=0),
+                name="pharma_org_credit_limit_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(approval_threshold_kopecks__isnull=True)
+                | Q(approval_threshold_kopecks__gte=0),
+                name="pharma_org_approval_threshold_not_negative",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,10 +2,12 @@ from django.urls import path
 
 from kabinet.pharma import views
 from kabinet.pharma.catalog import api as catalog_api
+from kabinet.pharma.catalog import backoffice as catalog_backoffice
 from kabinet.pharma.catalog import backoffice as imports
 from kabinet.pharma.catalog import views as catalog_views
 from kabinet.pharma.orders import list_views, quick_views
 from kabinet.pharma.orders import views as order_views
+from kabinet.pharma.payments import backoffice as payment_backoffice
 from kabinet.pharma.payments import views as payment_views
 
 app_name = "pharma"
@@ -82,4 +84,18 @@ urlpatterns = [
     path("backoffice/imports/<int:pk>/", imports.import_detail, name="import-detail"),
     path("backoffice/imports/<int:pk>/progress/", imports.import_progress, name="import-progress"),
     path("backoffice/imports/<int:pk>/report/", imports.import_report, name="import-report"),
+    path("backoffice/stock/", catalog_backoffice.stock, name="stock"),
+    path("backoffice/statements/", payment_backoffice.statement_list, name="statement-list"),
+    path(
+        "backoffice/statements/<int:pk>/",
+        payment_backoffice.statement_detail,
+        name="statement-detail",
+    ),
+    path(
+        "backoffice/statements/<int:pk>/documents/<int:document_id>/assign/",
+        payment_backoffice.statement_assign,
+        name="statement-assign",
+    ),
+    path("backoffice/payments/", payment_backoffice.payment_list, name="payment-list"),
+    path("backoffice/receivables/", payment_backoffice.receivables, name="receivables"),
 ]

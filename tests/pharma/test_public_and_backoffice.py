@@ -25,6 +25,9 @@ def test_demo_is_idempotent_and_builds_34_branches(db):
             "фарма, менеджер (бэк-офис /admin/, очереди /pharma/backoffice/): pharma-manager, "
             "пароль pharma-demo-2026",
             "фарма, каталог: 300 товаров на 34 складах, 7 акций",
+            "фарма, выписки банка /pharma/backoffice/statements/: пример "
+            "kabinet/pharma/payments/samples/statement_demo_cp1251.txt или "
+            "`kabinet pharma statement-sample` для открытых счетов этой базы",
         ]
     )
     assert Branch.objects.count() == 34

@@ -1,23 +1,23 @@
-"""Back-office pages of catalog imports (SPEC P-CAT-5): upload, progress, rejected rows.
+"""Back-office pages of the catalog: imports (SPEC P-CAT-5) — upload, progress, rejected rows —
+and stock by warehouse and series (P-BO-2).
 
-Staff only, and only those allowed to add imports (`pharma.add_importjob`) or superusers;
-a partner user is never staff, so never sees an import or its report.
+Staff only: imports for those allowed to add them (`pharma.add_importjob`), stock for those
+allowed to view offers (`pharma.view_offer`), and superusers; a partner user is never staff,
+so never sees an import, its report or the stock of every warehouse.
 """
 
 from __future__ import annotations
 
 import codecs
-from collections.abc import Callable
-from functools import wraps
 from typing import Any, cast
 
 from django import forms
-from django.contrib.admin.views.decorators import staff_member_required
-from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
@@ -25,23 +25,24 @@ from django.views.decorators.http import require_GET, require_http_methods
 from kabinet.accounts.models import User
 from kabinet.core.errors import ValidationFailed
 from kabinet.core.forms import add_domain_error
+from kabinet.pharma.access import staff_required
 from kabinet.pharma.catalog import imports
-from kabinet.pharma.catalog.models import ImportJob, ImportKind, ImportStatus, PriceList
+from kabinet.pharma.catalog import selectors as catalog_selectors
+from kabinet.pharma.catalog.models import (
+    ImportJob,
+    ImportKind,
+    ImportStatus,
+    PriceList,
+    Warehouse,
+)
+from kabinet.pharma.catalog.selectors import StockFilter
 from kabinet.pharma.catalog.tasks import submit_import
 
 IMPORT_PERMISSION = "pharma.add_importjob"
 
 
-def import_staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Staff (else the admin's login page) holding the permission to import (else 403)."""
-
-    @wraps(view)
-    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.has_perm(IMPORT_PERMISSION):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return staff_member_required(checked)
+# Staff (else the admin's login page) holding the permission to import (else 403).
+import_staff_required = staff_required(IMPORT_PERMISSION)
 
 
 class ImportForm(forms.Form):
@@ -170,3 +171,59 @@ def progress_data(job: ImportJob) -> dict[str, Any]:
             reverse("pharma:import-report", args=[job.pk]) if job.rejected_rows else None
         ),
     }
+
+
+# --- stock (P-BO-2) -------------------------------------------------------------------------
+
+STOCK_PERMISSION = "pharma.view_offer"
+STOCK_PAGE_SIZE = 100
+
+
+class StockFilterForm(forms.Form):
+    warehouse = forms.ModelChoiceField(
+        label=gettext_lazy("Склад"),
+        queryset=Warehouse.objects.select_related("branch").order_by("name"),
+        required=False,
+        empty_label=gettext_lazy("все склады"),
+    )
+    q = forms.CharField(
+        label=gettext_lazy("Название, код или штрихкод"), required=False, max_length=100
+    )
+    expiring = forms.IntegerField(
+        label=gettext_lazy("Истекает в течение, дней"),
+        required=False,
+        min_value=0,
+        max_value=3650,
+    )
+    reserved = forms.BooleanField(label=gettext_lazy("Только с резервом"), required=False)
+
+
+@require_GET
+@staff_required(STOCK_PERMISSION)
+def stock(request: HttpRequest) -> HttpResponse:
+    """Stock by warehouse, product and series: quantity, reserved, free, expiry."""
+    form = StockFilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    warehouse = data.get("warehouse")
+    criteria = StockFilter(
+        warehouse_id=warehouse.pk if warehouse else None,
+        query=data.get("q") or "",
+        expiring_within_days=data.get("expiring"),
+        reserved_only=bool(data.get("reserved")),
+    )
+    today = timezone.localdate()
+    page = Paginator(catalog_selectors.stock(criteria, today=today), STOCK_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "pharma/backoffice/stock.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": [(offer, (offer.expires_on - today).days) for offer in page],
+            "query": params.urlencode(),
+        },
+    )

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils import dateformat, timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -21,6 +21,7 @@ from kabinet.geo.models import City
 from kabinet.pharma import selectors as partner_selectors
 from kabinet.pharma.catalog import delivery
 from kabinet.pharma.catalog.models import Holiday, Offer, Product, ServedCity, Warehouse
+from kabinet.pharma.catalog.text import normalise
 from kabinet.pharma.models import Branch, DeliveryAddress, PartnerUser
 
 # Holidays are read this far ahead; a date search running past it would need more than a
@@ -226,3 +227,54 @@ def offers_for(
             quantity__gt=F("reserved"),
         ).order_by("expires_on", "series", "id")
     )
+
+
+# --- the back office's stock (P-BO-2) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StockFilter:
+    """What the stock page narrows to; empty means everything."""
+
+    warehouse_id: int | None = None
+    query: str = ""
+    expiring_within_days: int | None = None
+    reserved_only: bool = False
+
+
+def stock(criteria: StockFilter, *, today: date) -> QuerySet[Offer]:
+    """Series in stock by warehouse and product, the columns the stock page shows.
+
+    Ordered by product then warehouse along the (product, warehouse, series) unique index, so
+    a page of 177 000 series costs an index walk, not a sort; the «expiring» filter sorts by
+    expiry instead, over the few series it keeps.
+    """
+    offers = Offer.objects.select_related("product", "warehouse").only(
+        "series",
+        "expires_on",
+        "quantity",
+        "reserved",
+        "product__code",
+        "product__trade_name",
+        "product__form",
+        "product__dosage",
+        "product__pack",
+        "warehouse__name",
+    )
+    if criteria.warehouse_id is not None:
+        offers = offers.filter(warehouse_id=criteria.warehouse_id)
+    query = criteria.query.strip()
+    if query:
+        words = normalise(query).split()
+        by_name = Q()
+        for word in words:
+            by_name &= Q(product__search_text__contains=word)
+        offers = offers.filter(Q(product__code__iexact=query) | (by_name if words else Q(pk=None)))
+    if criteria.reserved_only:
+        offers = offers.filter(reserved__gt=0)
+    if criteria.expiring_within_days is not None:
+        until = today + timedelta(days=criteria.expiring_within_days)
+        return offers.filter(expires_on__lte=until).order_by(
+            "expires_on", "product_id", "warehouse_id", "series"
+        )
+    return offers.order_by("product_id", "warehouse_id", "expires_on", "series")

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("pharma", "0006_saved_lists"),
+        ("pharma", "0007_bank_statements"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

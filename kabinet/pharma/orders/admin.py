@@ -8,11 +8,15 @@ the rules refuse is a message, never a crash. Totals and lines are never edited 
 from __future__ import annotations
 
 from typing import cast
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -27,6 +31,7 @@ from kabinet.pharma.orders.models import (
     OrderStatusChange,
     Reservation,
 )
+from kabinet.pharma.payments.models import Payment
 
 
 def _staff(request: HttpRequest) -> User:
@@ -92,6 +97,29 @@ class OrderStatusChangeInline(_ReadOnlyInline):
     ordering = ("at", "id")
 
 
+class PaidFilter(admin.SimpleListFilter):
+    title = _("оплата")
+    parameter_name = "paid"
+
+    def lookups(self, request: HttpRequest, model_admin):
+        return (
+            ("no", _("не оплачен")),
+            ("part", _("оплачен частично")),
+            ("yes", _("оплачен")),
+            ("over", _("переплата")),
+        )
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Order]) -> QuerySet[Order]:
+        conditions = {
+            "no": Q(paid_kopecks=0, total_kopecks__gt=0),
+            "part": Q(paid_kopecks__gt=0, paid_kopecks__lt=F("total_kopecks")),
+            "yes": Q(paid_kopecks__gte=F("total_kopecks")),
+            "over": Q(paid_kopecks__gt=F("total_kopecks")),
+        }
+        condition = conditions.get(self.value() or "")
+        return queryset.filter(condition) if condition is not None else queryset
+
+
 class OrderStatusForm(forms.ModelForm):
     """Only the next status and a comment: everything else on the page is read-only."""
 
@@ -140,10 +168,11 @@ class OrderAdmin(admin.ModelAdmin):
         "status",
         "total",
         "payment_method",
+        "paid",
         "delivery_date",
         "created_at",
     )
-    list_filter = ("status", "payment_method", "warehouse__branch", "created_at")
+    list_filter = ("status", "payment_method", PaidFilter, "warehouse__branch", "created_at")
     list_select_related = ("organisation",)
     search_fields = ("number", "organisation__name", "organisation__inn")
     date_hierarchy = "created_at"
@@ -161,11 +190,43 @@ class OrderAdmin(admin.ModelAdmin):
         "discount",
         "total",
         "vat",
+        "paid",
+        "payments",
         "delivery_date",
         "created_at",
         "updated_at",
     )
     fields = (*readonly_fields, "new_status", "comment")
+
+    @admin.display(description=_("оплачено"), ordering="paid_kopecks")
+    def paid(self, obj: Order) -> str:
+        return format_rub(obj.paid_kopecks)
+
+    @admin.display(description=_("платежи"))
+    def payments(self, obj: Order) -> str:
+        """Online payments and bank-statement documents of the order, read-only."""
+        found = Payment.objects.filter(order=obj).order_by("created_at", "id")
+        if not found:
+            return "—"
+        link = reverse("pharma:payment-list") + "?" + urlencode({"q": obj.number})
+        return format_html(
+            '<ul class="plain">{}</ul><a href="{}">{}</a>',
+            format_html_join(
+                "",
+                "<li>{} · {} · {} · {}</li>",
+                (
+                    (
+                        timezone.localtime(p.created_at).strftime("%d.%m.%Y %H:%M"),
+                        p.provider,
+                        format_rub(p.amount_kopecks),
+                        p.get_status_display(),
+                    )
+                    for p in found
+                ),
+            ),
+            link,
+            gettext("Все платежи заказа"),
+        )
 
     @admin.display(description=_("товары по прайсу"), ordering="goods_kopecks")
     def goods(self, obj: Order) -> str:

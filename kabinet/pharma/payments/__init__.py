@@ -12,25 +12,28 @@
   demo's `TestBankProvider` (HMAC-signed webhooks) and `YooKassaProvider` (API v3; webhooks
   trusted by source address and a re-fetch); `get_provider(name)`.
 
-* `models` — `Payment`, unique per (provider, provider_payment_id); `services` — invoice PDF
-  of an order, starting an online payment, applying a webhook event under the Payment's row
-  lock; `credit` — the organisation's credit limit and outstanding debt; `views` — invoice
-  download, the test bank's page and the webhook endpoint.
+* `models` — `Payment`, unique per (provider, provider_payment_id); `BankStatement` and its
+  `BankStatementDocument`s; `services` — invoice PDF of an order, starting an online payment,
+  applying a webhook event under the Payment's row lock, `credit_order`; `statements` —
+  uploading a statement and assigning its unmatched documents by hand; `credit` — the
+  organisation's credit limit and outstanding debt; `selectors` and `backoffice` — the back
+  office's statements, payments and «Дебиторка» pages; `views` — invoice download, the test
+  bank's page and the webhook endpoint; `statement_file` — writing a statement (the samples).
 
-How the order code uses them (online payment and the invoice PDF are wired; the invoice record
-and the bank-statement upload are still to come):
+How the order code uses them:
 
-* Paying by invoice: an `Invoice` row per order numbers it; `render_invoice` draws it from the
-  order's lines, the organisation and the distributor's bank details; the bank statement upload
-  runs `parse_statement`, then `match_payments` against the open invoices, and a service records
-  each match as a Payment under the invoice's lock, leaving the unmatched ones for a person.
+* Paying by invoice: the invoice of an order is the order (its number, its organisation, its
+  unpaid remainder); `render_invoice` draws it from the order's lines, the organisation and
+  the distributor's bank details. The back office uploads a bank statement: `parse_statement`,
+  then `match_payments` against the open invoices (orders by invoice or on deferral, neither
+  cancelled nor paid), whose order rows are locked first; each match becomes a succeeded
+  Payment of the provider «bank» and credits the order; the unmatched ones wait for a person.
 * Paying online: a `Payment` row is created first (its id is the provider's idempotency key and
   goes into metadata), then `provider.create_payment`, and the buyer is redirected to
   `confirmation_url`. The webhook view calls `parse_webhook` and hands the event to a service.
-* A payment is never applied twice: the Payment model will have a unique constraint on
-  (provider, provider_payment_id) — for statement lines the provider is «bank» and the id is
-  the statement document's account, date and number — and the service applying an event locks
-  the Payment row, checks the amount against its own, and changes its status only from
-  pending, so a webhook delivered twice, or a webhook and a status poll, change nothing the
-  second time.
+* A payment is never applied twice: the unique (provider, provider_payment_id) — for statement
+  documents the provider is «bank» and the id is the payer's account, the date, the number and
+  the amount of the document — and the service applying an event locks the Payment row, checks
+  the amount against its own, and changes its status only from pending, so a webhook delivered
+  twice, or a webhook and a status poll, change nothing the second time.
 """

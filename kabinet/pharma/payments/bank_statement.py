@@ -498,3 +498,22 @@ def match_payments(
             )
         )
     return results
+
+
+def relevant_invoices(
+    documents: Iterable[StatementDocument], invoices: Iterable[OpenInvoice]
+) -> list[OpenInvoice]:
+    """The invoices some document's purpose could name; matching against them alone gives what
+    matching against all would, so the caller need look at (and lock) only these."""
+    numbers: set[str] = set()
+    sequences: set[str] = set()
+    for doc in documents:
+        for token, _ref_date in invoice_references(doc.purpose):
+            numbers.add(_canonical(token))
+            if token.isdigit():
+                sequences.add(str(int(token)))
+    return [
+        inv
+        for inv in invoices
+        if _canonical(inv.number) in numbers or _sequence(inv.number) in sequences
+    ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import F, Sum
+from django.db.models import F, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from kabinet.core.errors import RuleViolation
@@ -33,18 +33,33 @@ class Credit:
         return max(0, self.limit_kopecks - self.debt_kopecks)
 
 
+def unpaid_orders(*methods: str) -> QuerySet[Order]:
+    """Orders not cancelled and not paid in full, of these payment methods."""
+    return Order.objects.filter(
+        payment_method__in=methods, paid_kopecks__lt=F("total_kopecks")
+    ).exclude(status=OrderStatus.CANCELLED)
+
+
+_UNPAID = Sum(F("total_kopecks") - F("paid_kopecks"))
+
+
 def outstanding_debt_kopecks(*, organisation_id: int) -> int:
     """The unpaid remainder of the organisation's deferred orders that are not cancelled."""
-    found = (
-        Order.objects.filter(
-            organisation_id=organisation_id,
-            payment_method=PaymentMethod.DEFERRED,
-            paid_kopecks__lt=F("total_kopecks"),
-        )
-        .exclude(status=OrderStatus.CANCELLED)
-        .aggregate(debt=Sum(F("total_kopecks") - F("paid_kopecks")))
+    found = unpaid_orders(PaymentMethod.DEFERRED).filter(organisation_id=organisation_id)
+    return int(found.aggregate(debt=_UNPAID)["debt"] or 0)
+
+
+def unpaid_by_organisation(*methods: str) -> dict[int, int]:
+    """organisation id → the unpaid remainder of its orders of these methods (only those owing);
+    for the deferral alone, what `outstanding_debt_kopecks` says of each."""
+    rows = (
+        unpaid_orders(*methods)
+        .order_by()
+        .values("organisation_id")
+        .annotate(unpaid=_UNPAID)
+        .values_list("organisation_id", "unpaid")
     )
-    return int(found["debt"] or 0)
+    return {organisation_id: int(unpaid) for organisation_id, unpaid in rows}
 
 
 def credit_of(organisation: Organisation) -> Credit:

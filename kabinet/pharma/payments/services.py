@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -348,14 +348,10 @@ def apply_payment_event(*, provider: str, event: WebhookEvent) -> Applied:
         payment.status = PaymentState.SUCCEEDED
         payment.applied_at = now
         payment.save(update_fields=["status", "applied_at"])
-        Order.objects.filter(pk=payment.order_id).update(
-            paid_kopecks=F("paid_kopecks") + payment.amount_kopecks, updated_at=now
-        )
-        order = Order.objects.select_related("placed_by").get(pk=payment.order_id)
+        order = credit_order(payment, now=now)
         refund_due = order.overpaid_kopecks > 0
         if refund_due:
             enqueue_settlement(order.pk)
-        _notify_paid(order, payment)
         return Applied(payment, changed=True, refund_due=refund_due)
 
 
@@ -365,6 +361,21 @@ def handle_event(*, provider: str, event: WebhookEvent) -> Applied:
     if applied.refund_due:
         settle_order_now(order_id=applied.payment.order_id)
     return applied
+
+
+def credit_order(payment: Payment, *, now: datetime) -> Order:
+    """Add a succeeded payment to its order's paid amount and e-mail the buyer.
+
+    Call it in the transaction that made the payment succeed, once per payment: the caller's
+    lock (the Payment row, or the unique provider id of a new one) is what makes it once. The
+    F() update takes the order's row lock, so concurrent payments of one order add up.
+    """
+    Order.objects.filter(pk=payment.order_id).update(
+        paid_kopecks=F("paid_kopecks") + payment.amount_kopecks, updated_at=now
+    )
+    order = Order.objects.select_related("placed_by", "organisation").get(pk=payment.order_id)
+    _notify_paid(order, payment)
+    return order
 
 
 def handle_webhook(

@@ -1,7 +1,12 @@
-"""`kabinet pharma import catalog|prices|stock FILE [--price-list CODE] [--report FILE]`.
+"""`kabinet pharma import catalog|prices|stock FILE [--price-list CODE] [--report FILE]` and
+`kabinet pharma statement-sample [--out FILE]`.
 
-The same import as the back office's upload page, run here and now: the file is stored as an
-import job (so it shows in the back office's list) and processed in this process.
+The import is the same as the back office's upload page, run here and now: the file is stored
+as an import job (so it shows in the back office's list) and processed in this process.
+
+The statement sample is a made-up 1CClientBankExchange file for the demo: payments of the
+open invoices of this database (one in full, one in part, one with an overpayment), one
+without an invoice number and one of our own payments, to upload on the statements page.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import io
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from kabinet.core.errors import DomainError
 from kabinet.pharma.catalog.imports import report_csv
@@ -25,7 +31,9 @@ SHOWN_REJECTED = 20
 class Command(BaseCommand):
     help = (
         "Pharma catalog (P-CAT-5): `pharma import catalog|prices|stock FILE "
-        "[--price-list CODE] [--report FILE]`; exits non-zero when the file is refused."
+        "[--price-list CODE] [--report FILE]`; exits non-zero when the file is refused. "
+        "Bank statements (P-NEXT-4): `pharma statement-sample [--out FILE]` writes a demo "
+        "statement paying the open invoices."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -39,6 +47,13 @@ class Command(BaseCommand):
         load.add_argument(
             "--report", default=None, help="write the rejected rows here (CSV, UTF-8 with BOM)"
         )
+        sample = sub.add_parser(
+            "statement-sample",
+            help="write a demo bank statement (1CClientBankExchange) paying the open invoices",
+        )
+        sample.add_argument(
+            "--out", default="statement-sample.txt", help="where to write it (windows-1251)"
+        )
 
     def handle(self, *args, **options) -> None:
         if options["action"] == "import":
@@ -48,6 +63,20 @@ class Command(BaseCommand):
                 price_list_code=options["price_list"],
                 report=options["report"],
             )
+        elif options["action"] == "statement-sample":
+            self._statement_sample(Path(options["out"]))
+
+    def _statement_sample(self, path: Path) -> None:
+        from kabinet.pharma.payments.statement_file import demo_statement
+
+        try:
+            data, described = demo_statement(today=timezone.localdate())
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
+        path.write_bytes(data)
+        self.stdout.write(f"выписка записана: {path}")
+        for line in described:
+            self.stdout.write(f"  {line}")
 
     def _import(
         self, *, kind: str, path: Path, price_list_code: str | None, report: str | None
