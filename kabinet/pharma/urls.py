@@ -70,7 +70,7 @@ urlpatterns = [
         payment_views.payment_webhook,
         name="payment-webhook",
     ),
-    path("cabinet/payments/", views.payments, name="payments"),
+    path("cabinet/payments/", payment_views.account, name="payments"),
     path("cabinet/users/", views.users, name="users"),
     path("cabinet/users/invite/", views.invite, name="invite"),
     path("cabinet/users/<int:pk>/", views.user_access, name="user-access"),

@@ -256,20 +256,6 @@ def cabinet(request: PartnerRequest) -> HttpResponse:
     )
 
 
-def _section(request: PartnerRequest, title: str, text: str) -> HttpResponse:
-    return render(
-        request,
-        "pharma/cabinet/section.html",
-        {"title": title, "text": text, "organisation": request.partner.organisation},
-    )
-
-
-@require_GET
-@partner_required(Authority.PAY)
-def payments(request: PartnerRequest) -> HttpResponse:
-    return _section(request, _("Оплата"), _("Счета и оплата заказов."))
-
-
 @require_GET
 @partner_required(Authority.MANAGE)
 def users(request: PartnerRequest) -> HttpResponse:

@@ -107,4 +107,13 @@ def test_pay_online_at_the_test_bank_and_take_an_invoice(geography, page):  # no
     screenshot(page, "pharma-order-refunded")
     order.refresh_from_db()
     assert (order.status, order.paid_kopecks) == ("cancelled", 0)
+
+    # «Оплата»: the invoice still to pay, the payment and its refund.
+    page.goto(page.base_url + "/pharma/cabinet/")
+    page.locator('[data-section="pay"]').click()
+    unpaid = page.locator("[data-unpaid-orders] tbody tr")
+    assert invoice_order.number in unpaid.filter(has_text=invoice_order.number).inner_text()
+    assert page.locator("[data-payments] tbody tr").filter(has_text=order.number).count() == 1
+    assert page.locator("[data-refunds] tbody tr").filter(has_text=order.number).count() == 1
+    screenshot(page, "pharma-cabinet-payments")
     assert page.console_errors == []

@@ -54,7 +54,7 @@ def test_upload_a_statement_assign_the_rest_and_see_the_payments(geography, page
     page.get_by_label("Заказ, ИНН или организация").fill(second.number)
     page.get_by_role("button", name="Показать").click()
     assert page.locator("tr[data-payment]").count() == 2
-    screenshot(page, "pharma-payments")
+    screenshot(page, "pharma-backoffice-payments")
 
     page.get_by_role("link", name="Дебиторка").click()
     org_row = page.locator("tr[data-organisation]").first

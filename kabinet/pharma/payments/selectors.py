@@ -1,8 +1,9 @@
-"""Back-office reads of payments (SPEC P-BO-1, P-BO-2, P-PAY-2, P-NEXT-4): statements and
-what their documents became, the payments of every provider, and the receivables.
+"""Reads of payments (SPEC P-BO-1, P-BO-2, P-PAY-2, P-NEXT-4): for the back office, statements
+and what their documents became, the payments of every provider, and the receivables; for the
+cabinet, an organisation's own account (`account_of`).
 
 Staff see every organisation's payments; which staff may is decided by the permission on the
-page (`access.staff_required`).
+page (`access.staff_required`). A partner sees only their organisation's (`orders_of`).
 """
 
 from __future__ import annotations
@@ -10,19 +11,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kabinet.core.errors import NotFound
-from kabinet.pharma.models import Organisation
-from kabinet.pharma.orders.models import PaymentMethod
-from kabinet.pharma.payments.credit import Credit, unpaid_by_organisation
+from kabinet.pharma.models import Organisation, PartnerUser
+from kabinet.pharma.orders import selectors as order_selectors
+from kabinet.pharma.orders.models import Order, OrderStatus, PaymentMethod
+from kabinet.pharma.payments.credit import (
+    Credit,
+    credit_of,
+    unpaid_by_organisation,
+    unpaid_orders,
+)
 from kabinet.pharma.payments.models import (
     APPLIED_OUTCOMES,
     BankStatement,
     BankStatementDocument,
     Payment,
+    PaymentState,
+    Refund,
 )
 from kabinet.pharma.payments.statements import BANK_PROVIDER
 
@@ -159,3 +168,59 @@ def receivables(*, query: str = "", everyone: bool = False) -> list[Receivable]:
     ]
     rows.sort(key=lambda r: (-r.credit.debt_kopecks, -r.invoices_unpaid_kopecks))
     return rows
+
+
+# --- the partner's own account («Оплата» in the cabinet) --------------------------------------
+
+#: How many of the latest payments and refunds the cabinet lists.
+ACCOUNT_HISTORY = 30
+
+
+@dataclass(frozen=True)
+class PartnerAccount:
+    """What an organisation owes and has paid, as its accountant sees it."""
+
+    credit: Credit
+    # Not cancelled and not paid in full, oldest first: what to pay next.
+    unpaid: list[Order]
+    unpaid_kopecks: int
+    # Holding more than they are owed (paid twice, or cancelled after payment): «к возврату».
+    overpaid: list[Order]
+    payments: list[Payment]
+    refunds: list[Refund]
+
+
+def account_of(partner: PartnerUser) -> PartnerAccount:
+    """The partner's organisation's invoices to pay, debt under the credit limit, latest
+    payments and refunds. Only the partner's own organisation, as everywhere (`orders_of`)."""
+    orders = order_selectors.orders_of(partner)
+    unpaid = list(
+        orders.filter(pk__in=unpaid_orders(*PaymentMethod.values).values("pk")).order_by(
+            "created_at", "id"
+        )
+    )
+    overpaid = [
+        order
+        for order in orders.filter(paid_kopecks__gt=0).filter(
+            Q(status=OrderStatus.CANCELLED) | Q(paid_kopecks__gt=F("total_kopecks"))
+        )
+        if order.overpaid_kopecks
+    ]
+    mine = Q(order__organisation_id=partner.organisation_id)
+    return PartnerAccount(
+        credit=credit_of(partner.organisation),
+        unpaid=unpaid,
+        unpaid_kopecks=sum(order.unpaid_kopecks for order in unpaid),
+        overpaid=overpaid,
+        payments=list(
+            Payment.objects.filter(mine)
+            .exclude(status=PaymentState.CANCELED)
+            .select_related("order")
+            .order_by("-created_at", "-id")[:ACCOUNT_HISTORY]
+        ),
+        refunds=list(
+            Refund.objects.filter(payment__order__organisation_id=partner.organisation_id)
+            .select_related("payment", "payment__order")
+            .order_by("-created_at", "-id")[:ACCOUNT_HISTORY]
+        ),
+    )

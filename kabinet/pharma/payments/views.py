@@ -1,5 +1,5 @@
-"""Paying an order (SPEC P-PAY-1, P-PAY-3): the invoice PDF, «Оплатить онлайн», the test bank's
-page and the providers' webhook endpoint.
+"""Paying an order (SPEC P-PAY-1…3): the cabinet's «Оплата» page, the invoice PDF, «Оплатить
+онлайн», the test bank's page and the providers' webhook endpoint.
 
 Thin: `payments.services` decides. The webhook answers 200 for an event it applied or had
 already applied (a provider retries anything else), 400 for one it cannot trust or accept.
@@ -23,13 +23,25 @@ from kabinet.core.money import format_rub
 from kabinet.pharma.access import PartnerRequest, partner_required
 from kabinet.pharma.models import Authority
 from kabinet.pharma.orders.models import Order, OrderStatus
-from kabinet.pharma.payments import services
+from kabinet.pharma.payments import selectors, services
 from kabinet.pharma.payments.models import Payment, PaymentState
 from kabinet.pharma.payments.providers import PROVIDER_NAMES
 from kabinet.pharma.payments.providers.base import PaymentProviderError, WebhookRejected
 from kabinet.pharma.payments.providers.test_provider import TestBankProvider
 
 log = logging.getLogger(__name__)
+
+
+@require_GET
+@partner_required(Authority.PAY)
+def account(request: PartnerRequest) -> HttpResponse:
+    """«Оплата»: what the organisation owes (invoices, the deferral debt under its credit
+    limit), what it has paid and what is being returned to it."""
+    return render(
+        request,
+        "pharma/cabinet/payments.html",
+        {"account": selectors.account_of(request.partner)},
+    )
 
 
 @require_GET

@@ -62,9 +62,9 @@ def test_an_accountant_sees_the_order_and_may_pay_it_but_not_change_it(accountan
     assert not CartLine.objects.exists()
 
 
-def test_the_cabinet_sends_an_accountant_to_the_orders(accountant):
+def test_the_cabinet_sends_an_accountant_to_the_payments_page(accountant):
     page = client_for(accountant).get(reverse("pharma:cabinet")).content.decode()
-    assert f'href="{reverse("pharma:orders")}" data-section="pay"' in page
+    assert f'href="{reverse("pharma:payments")}" data-section="pay"' in page
     assert 'data-section="order"' not in page
 
 
