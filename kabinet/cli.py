@@ -183,6 +183,11 @@ def production_problem(environ: os._Environ[str] | dict[str, str]) -> str | None
     """Why these settings must not serve real traffic, or None."""
     if environ.get("DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}:
         return "DEBUG включён: в рабочем режиме он запрещён (DEBUG is on)."
+    if environ.get("PHARMA_PAYMENT_PROVIDER", "").strip() == "test":
+        return (
+            "встроенный тестовый банк (PHARMA_PAYMENT_PROVIDER=test) позволяет любому «оплатить» "
+            "заказ: в рабочем режиме он запрещён (the test bank is for the demo only)."
+        )
     key = environ.get("SECRET_KEY", "")
     if len(key) < 40 or key.startswith(_DEMO_KEY_PREFIX) or len(set(key)) < 10:
         return (

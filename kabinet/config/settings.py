@@ -295,5 +295,11 @@ PHARMA_SUPPLIER = {
     "director": os.environ.get("PHARMA_SUPPLIER_DIRECTOR", ""),
     "accountant": os.environ.get("PHARMA_SUPPLIER_ACCOUNTANT", ""),
 }
-# "test" is the built-in test bank (its page plays the bank); "yookassa" the real one.
-PHARMA_PAYMENT_PROVIDER = os.environ.get("PHARMA_PAYMENT_PROVIDER", "test")
+# "test" is the built-in test bank (its page plays the bank, so anyone could «pay»: only where
+# deliveries go to the outbox, as in the demo and the tests); "yookassa" the real one; empty:
+# no online payment, orders are paid by invoice or on deferral.
+PHARMA_PAYMENT_PROVIDER = os.environ.get(
+    "PHARMA_PAYMENT_PROVIDER", "test" if KABINET_OUTBOX else ""
+)
+YOOKASSA_SHOP_ID = os.environ.get("YOOKASSA_SHOP_ID", "")
+YOOKASSA_SECRET_KEY = os.environ.get("YOOKASSA_SECRET_KEY", "")

@@ -27,6 +27,13 @@ def test_serve_refuses_a_missing_weak_or_demo_secret_key(key):
     assert problem is not None and "SECRET_KEY" in problem
 
 
+def test_serve_refuses_the_test_bank():
+    key = "k3Jd9-Qp2LmZx7Vt0RbNw4YsHc8GfUe1AoIi6PjTl5"
+    problem = production_problem({"SECRET_KEY": key, "PHARMA_PAYMENT_PROVIDER": "test"})
+    assert problem is not None and "PHARMA_PAYMENT_PROVIDER" in problem
+    assert production_problem({"SECRET_KEY": key, "PHARMA_PAYMENT_PROVIDER": "yookassa"}) is None
+
+
 def test_serve_accepts_a_real_key():
     assert production_problem({"SECRET_KEY": "k3Jd9-Qp2LmZx7Vt0RbNw4YsHc8GfUe1AoIi6PjTl5"}) is None
 

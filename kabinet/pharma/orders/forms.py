@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kabinet.pharma.orders.models import PaymentMethod
+from kabinet.pharma.payments.providers import online_payment_enabled
 
 QUANTITY_ERRORS = {
     "required": _("Укажите количество упаковок."),
@@ -48,7 +50,8 @@ class CartUpdateForm(forms.Form):
 
 
 class PlaceOrderForm(forms.Form):
-    """«Оформить заказ»: the key makes a double click or a resubmitted form place one order."""
+    """«Оформить заказ»: the key makes a double click or a resubmitted form place one order.
+    Online payment is offered only while a provider is configured."""
 
     address = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
     payment_method = forms.ChoiceField(
@@ -59,6 +62,12 @@ class PlaceOrderForm(forms.Form):
         error_messages={"required": _("Выберите способ оплаты.")},
     )
     idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not online_payment_enabled():
+            field = self.fields["payment_method"]
+            field.choices = [c for c in OFFERED_PAYMENT_METHODS if c[0] != PaymentMethod.ONLINE]
 
     @classmethod
     def for_address(cls, address_id: int) -> PlaceOrderForm:

@@ -49,6 +49,7 @@ from kabinet.pharma.orders.models import (
 from kabinet.pharma.payments import credit
 from kabinet.pharma.payments import services as payment_services
 from kabinet.pharma.payments.models import Payment, PaymentState
+from kabinet.pharma.payments.providers import online_payment_enabled
 
 
 class OutOfStock(RuleViolation):
@@ -245,6 +246,10 @@ def place_order(
     """
     if payment_method not in PaymentMethod.values:
         raise ValidationFailed(_("Неизвестный способ оплаты."), field="payment_method")
+    if payment_method == PaymentMethod.ONLINE and not online_payment_enabled():
+        raise ValidationFailed(
+            _("Онлайн-оплата не подключена: выберите оплату по счёту."), field="payment_method"
+        )
     key = (idempotency_key or "").strip()
     if len(key) > 64:
         raise ValidationFailed(_("Слишком длинный ключ идемпотентности."), field="idempotency_key")

@@ -40,7 +40,7 @@ from kabinet.pharma.payments.invoice_pdf import (
     render_invoice,
 )
 from kabinet.pharma.payments.models import Payment, PaymentState, Refund
-from kabinet.pharma.payments.providers import get_provider
+from kabinet.pharma.payments.providers import get_provider, online_payment_enabled
 from kabinet.pharma.payments.providers.base import (
     PaymentProvider,
     PaymentProviderError,
@@ -131,7 +131,7 @@ def bank_page_enabled() -> bool:
 
 
 def can_pay_online(order: Order) -> bool:
-    return not order.is_paid and order.status != OrderStatus.CANCELLED
+    return online_payment_enabled() and not order.is_paid and order.status != OrderStatus.CANCELLED
 
 
 def _check_payable(order: Order) -> None:
@@ -170,6 +170,8 @@ def start_online_payment(
     """
     order = order_selectors.order_of(partner, order_id)
     _check_payable(order)
+    if provider is None and not online_payment_enabled():
+        raise RuleViolation(_("Онлайн-оплата не подключена: оплатите заказ по счёту."))
     provider = provider or get_provider(provider_name())
     amount = order.unpaid_kopecks
     pending = _pending_payment(order, provider.name)

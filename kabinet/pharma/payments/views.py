@@ -25,7 +25,7 @@ from kabinet.pharma.models import Authority
 from kabinet.pharma.orders.models import Order, OrderStatus
 from kabinet.pharma.payments import selectors, services
 from kabinet.pharma.payments.models import Payment, PaymentState
-from kabinet.pharma.payments.providers import PROVIDER_NAMES
+from kabinet.pharma.payments.providers import PROVIDER_NAMES, online_payment_enabled
 from kabinet.pharma.payments.providers.base import PaymentProviderError, WebhookRejected
 from kabinet.pharma.payments.providers.test_provider import TestBankProvider
 
@@ -40,7 +40,10 @@ def account(request: PartnerRequest) -> HttpResponse:
     return render(
         request,
         "pharma/cabinet/payments.html",
-        {"account": selectors.account_of(request.partner)},
+        {
+            "account": selectors.account_of(request.partner),
+            "online": online_payment_enabled(),
+        },
     )
 
 

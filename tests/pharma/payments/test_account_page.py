@@ -122,3 +122,54 @@ def test_another_organisations_orders_and_payments_are_not_shown(pharmacy, other
     assert order.number not in page
     assert rows(page, "unpaid-orders") == ["Все заказы оплачены."]
     assert rows(page, "payments") == ["Платежей пока нет."]
+
+
+def test_without_a_provider_online_payment_is_not_offered(pharmacy, catalog, accountant, settings):
+    settings.PHARMA_PAYMENT_PROVIDER = ""
+    invoice = place(pharmacy, method="invoice")
+    page = page_of(accountant)
+    assert reverse("pharma:order-invoice", args=[invoice.pk]) in page
+    assert reverse("pharma:order-pay", args=[invoice.pk]) not in page
+    order_page = client_for(accountant).get(reverse("pharma:order", args=[invoice.pk]))
+    assert "Оплатить онлайн" not in order_page.content.decode()
+    response = client_for(accountant).post(reverse("pharma:order-pay", args=[invoice.pk]))
+    assert response.status_code == 302
+    assert not Payment.objects.exists()
+
+
+def test_without_a_provider_checkout_offers_no_online_payment(pharmacy, catalog, settings):
+    from kabinet.core.errors import ValidationFailed
+    from kabinet.pharma.orders.forms import PlaceOrderForm
+
+    settings.PHARMA_PAYMENT_PROVIDER = ""
+    offered = [
+        value for value, _label in PlaceOrderForm.for_address(1).fields["payment_method"].choices
+    ]
+    assert offered == ["invoice", "deferred"]
+    with pytest.raises(ValidationFailed, match="Онлайн-оплата не подключена"):
+        place(pharmacy, method="online")
+    settings.PHARMA_PAYMENT_PROVIDER = "test"
+    offered = [
+        value for value, _label in PlaceOrderForm.for_address(1).fields["payment_method"].choices
+    ]
+    assert offered == ["online", "invoice", "deferred"]
+
+
+@pytest.mark.parametrize(("outbox", "provider"), [("true", "test"), ("false", "")])
+def test_the_test_bank_is_the_default_only_with_the_outbox(outbox, provider):
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "KABINET_OUTBOX": outbox,
+        "DJANGO_SETTINGS_MODULE": "kabinet.config.settings",
+        "SECRET_KEY": "k3Jd9-Qp2LmZx7Vt0RbNw4YsHc8GfUe1AoIi6PjTl5",
+    }
+    env.pop("PHARMA_PAYMENT_PROVIDER", None)
+    code = "from django.conf import settings; print(repr(settings.PHARMA_PAYMENT_PROVIDER))"
+    found = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert found.stdout.strip() == repr(provider)

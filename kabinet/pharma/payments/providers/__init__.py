@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from kabinet.pharma.payments.providers.base import PaymentProvider, PaymentProviderError
@@ -9,6 +10,12 @@ from kabinet.pharma.payments.providers.test_provider import TestBankProvider
 from kabinet.pharma.payments.providers.yookassa import YooKassaProvider
 
 PROVIDER_NAMES = (TestBankProvider.name, YooKassaProvider.name)
+
+
+def online_payment_enabled() -> bool:
+    """Whether a provider is configured (PHARMA_PAYMENT_PROVIDER): without one, orders are
+    paid by invoice or on deferral, and «Онлайн-оплата» is not offered."""
+    return bool(settings.PHARMA_PAYMENT_PROVIDER)
 
 
 def get_provider(name: str) -> PaymentProvider:
