@@ -32,12 +32,11 @@ class CartAddForm(forms.Form):
     next = forms.CharField(required=False, max_length=2000)
 
 
-class CartUpdateForm(forms.Form):
-    """A cart line's new quantity; 0 (or «Удалить») removes it."""
+class LineQuantityForm(forms.Form):
+    """A line's new quantity (of the cart or a saved list); 0 (or «Удалить») removes it."""
 
     product = forms.CharField(max_length=64)
     quantity = forms.IntegerField(required=False, error_messages=QUANTITY_ERRORS)
-    address = forms.IntegerField(min_value=1)
     remove = forms.BooleanField(required=False)
 
     def clean(self) -> dict:
@@ -47,6 +46,12 @@ class CartUpdateForm(forms.Form):
         elif data.get("quantity") is None and "quantity" not in self.errors:
             self.add_error("quantity", QUANTITY_ERRORS["required"])
         return data
+
+
+class CartUpdateForm(LineQuantityForm):
+    """A cart line's new quantity, at its delivery address."""
+
+    address = forms.IntegerField(min_value=1)
 
 
 class PlaceOrderForm(forms.Form):

@@ -22,7 +22,7 @@ from kabinet.pharma.access import PartnerRequest, partner_required
 from kabinet.pharma.catalog.views import _context_of_place
 from kabinet.pharma.models import Authority
 from kabinet.pharma.orders import quick, saved_lists
-from kabinet.pharma.orders.forms import QUANTITY_ERRORS
+from kabinet.pharma.orders.forms import QUANTITY_ERRORS, LineQuantityForm
 from kabinet.pharma.orders.views import (
     REFUSALS,
     _cart_url,
@@ -31,6 +31,7 @@ from kabinet.pharma.orders.views import (
     _product_name,
     _safe_next,
     report_fill,
+    set_quantity,
 )
 
 # «Возможно, вы имели в виду» after a code that matched nothing, for the page it redirects to.
@@ -59,22 +60,6 @@ class ListAddForm(forms.Form):
         },
     )
     quantity = forms.IntegerField(error_messages=QUANTITY_ERRORS)
-
-
-class ListLineForm(forms.Form):
-    """A line's new quantity; «Удалить» removes it."""
-
-    product = forms.CharField(max_length=64)
-    quantity = forms.IntegerField(required=False, error_messages=QUANTITY_ERRORS)
-    remove = forms.BooleanField(required=False)
-
-    def clean(self) -> dict:
-        data = super().clean() or {}
-        if data.get("remove"):
-            data["quantity"] = 0
-        elif data.get("quantity") is None and "quantity" not in self.errors:
-            self.add_error("quantity", QUANTITY_ERRORS["required"])
-        return data
 
 
 class ToCartForm(forms.Form):
@@ -272,37 +257,24 @@ def _add(request: PartnerRequest, list_id: int, code: str, quantity: int) -> boo
 @partner_required(Authority.ORDER)
 def list_update(request: PartnerRequest, pk: int) -> HttpResponse:
     """Change a line's quantity or remove it."""
-    form = ListLineForm(request.POST)
+    form = LineQuantityForm(request.POST)
     if not form.is_valid():
         # A list of another organisation is a 404 even when the form is wrong.
         saved_lists.list_of(request.partner, pk)
         _form_errors(request, form)
         return redirect("pharma:saved-list", pk=pk)
     data = form.cleaned_data
-    try:
-        line = saved_lists.set_list_quantity(
+    set_quantity(
+        request,
+        data["product"],
+        lambda: saved_lists.set_list_quantity(
             partner=request.partner,
             list_id=pk,
             product_code=data["product"],
             quantity=data["quantity"],
-        )
-    except REFUSALS as error:
-        messages.error(
-            request,
-            _("«%(name)s»: %(reason)s")
-            % {"name": _product_name(data["product"]), "reason": error.message},
-        )
-    else:
-        if line is None:
-            messages.success(
-                request,
-                _("«%(name)s» удалён из списка.") % {"name": _product_name(data["product"])},
-            )
-        else:
-            messages.success(
-                request,
-                _("«%(name)s»: %(n)d уп.") % {"name": line.product.trade_name, "n": line.quantity},
-            )
+        ),
+        removed=_("«%(name)s» удалён из списка."),
+    )
     return redirect("pharma:saved-list", pk=pk)
 
 

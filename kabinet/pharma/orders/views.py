@@ -7,6 +7,7 @@ The delivery address is the one the catalog chose (`pharma_address_id` in the se
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -27,7 +28,7 @@ from kabinet.pharma.catalog.views import _chosen_address, _context_of_place
 from kabinet.pharma.models import Authority
 from kabinet.pharma.orders import rules, selectors, services
 from kabinet.pharma.orders.forms import CartAddForm, CartUpdateForm, PlaceOrderForm
-from kabinet.pharma.orders.models import OrderStatus
+from kabinet.pharma.orders.models import CartLine, OrderStatus, SavedListLine
 from kabinet.pharma.payments import credit, refunds
 from kabinet.pharma.payments import services as payment_services
 
@@ -147,31 +148,45 @@ def cart_update(request: PartnerRequest) -> HttpResponse:
         _form_errors(request, form)
         return redirect(_cart_url(_int(request.POST.get("address"))))
     data = form.cleaned_data
-    try:
-        line = services.set_cart_quantity(
+    set_quantity(
+        request,
+        data["product"],
+        lambda: services.set_cart_quantity(
             partner=request.partner,
             address_id=data["address"],
             product_code=data["product"],
             quantity=data["quantity"],
-        )
+        ),
+        removed=_("«%(name)s» удалён из корзины."),
+    )
+    return redirect(_cart_url(data["address"]))
+
+
+def set_quantity(
+    request: PartnerRequest,
+    product_code: str,
+    change: Callable[[], CartLine | SavedListLine | None],
+    *,
+    removed: str,
+) -> None:
+    """Run a line's quantity change (of the cart or a saved list) and say what it did: the
+    new packs, `removed` (with %(name)s) for a line it took out, or why it was refused."""
+    try:
+        line = change()
     except REFUSALS as error:
         messages.error(
             request,
             _("«%(name)s»: %(reason)s")
-            % {"name": _product_name(data["product"]), "reason": error.message},
+            % {"name": _product_name(product_code), "reason": error.message},
         )
+        return
+    if line is None:
+        messages.success(request, removed % {"name": _product_name(product_code)})
     else:
-        if line is None:
-            messages.success(
-                request,
-                _("«%(name)s» удалён из корзины.") % {"name": _product_name(data["product"])},
-            )
-        else:
-            messages.success(
-                request,
-                _("«%(name)s»: %(n)d уп.") % {"name": line.product.trade_name, "n": line.quantity},
-            )
-    return redirect(_cart_url(data["address"]))
+        messages.success(
+            request,
+            _("«%(name)s»: %(n)d уп.") % {"name": line.product.trade_name, "n": line.quantity},
+        )
 
 
 def _int(value: object) -> int | None:

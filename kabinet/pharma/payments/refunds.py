@@ -35,8 +35,8 @@ from django.utils.translation import gettext as _
 
 from kabinet.core.errors import Conflict, NotFound, RuleViolation, ValidationFailed
 from kabinet.core.money import format_rub
-from kabinet.notifications.services import notify
 from kabinet.pharma.orders.models import Order, OrderStatus
+from kabinet.pharma.payments.emails import email_buyer
 from kabinet.pharma.payments.models import Payment, PaymentState, Refund, RefundState
 from kabinet.pharma.payments.providers import PROVIDER_NAMES, get_provider
 from kabinet.pharma.payments.providers.base import PaymentProviderError
@@ -239,17 +239,11 @@ def _record(
 
 
 def _notify_refunded(refund: Refund) -> None:
-    """E-mail the user who placed the order; queued in the caller's transaction."""
     order = Order.objects.select_related("placed_by").get(pk=refund.payment.order_id)
-    email = order.placed_by.email
-    if not email:
-        return
-    notify(
-        channel="email",
-        to=email,
-        template="pharma_order_refunded",
-        context={
-            "number": order.number,
+    email_buyer(
+        order,
+        "pharma_order_refunded",
+        {
             "amount": format_rub(refund.amount_kopecks),
             "reason": refund.reason,
             "paid": format_rub(order.paid_kopecks),

@@ -27,11 +27,11 @@ from django.utils.translation import gettext as _
 
 from kabinet.core.errors import Conflict, NotFound, RuleViolation
 from kabinet.core.money import format_rub
-from kabinet.notifications.services import notify
 from kabinet.pharma.models import PartnerUser
 from kabinet.pharma.orders import selectors as order_selectors
 from kabinet.pharma.orders.models import Order, OrderStatus
 from kabinet.pharma.payments import refunds
+from kabinet.pharma.payments.emails import email_buyer
 from kabinet.pharma.payments.invoice_pdf import (
     BankAccount,
     InvoiceData,
@@ -391,16 +391,10 @@ def handle_webhook(
 
 
 def _notify_paid(order: Order, payment: Payment) -> None:
-    """E-mail the user who placed the order; queued in the caller's transaction."""
-    email = order.placed_by.email
-    if not email:
-        return
-    notify(
-        channel="email",
-        to=email,
-        template="pharma_order_paid",
-        context={
-            "number": order.number,
+    email_buyer(
+        order,
+        "pharma_order_paid",
+        {
             "amount": format_rub(payment.amount_kopecks),
             "total": format_rub(order.total_kopecks),
             "paid": format_rub(order.paid_kopecks),
