@@ -22,10 +22,10 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 PURCHASES_PATH = "/api/pos/v1/purchases"
@@ -258,13 +258,26 @@ def _client(plan: Plan, client_id: int, deadline: float, result: LoadResult, loc
         result.merge(mine)
 
 
-def _process(plan: Plan, first_client: int, clients: int) -> LoadResult:
-    result = LoadResult()
+class _Mergeable(Protocol):
+    elapsed: float
+
+    def merge(self, other: Any) -> None: ...
+
+
+#: A client of a run: (plan, client id, deadline, the run's result, its lock) → None; it
+#: merges what it saw into the result under the lock when the deadline passes.
+Client = Callable[[Any, int, float, Any, Any], None]
+
+
+def _process[R: _Mergeable](
+    client: Client, make: Callable[[], R], plan: Any, first: int, clients: int
+) -> R:
+    result = make()
     lock = threading.Lock()
     started = time.monotonic()
     deadline = started + plan.seconds
     threads = [
-        threading.Thread(target=_client, args=(plan, first_client + i, deadline, result, lock))
+        threading.Thread(target=client, args=(plan, first + i, deadline, result, lock))
         for i in range(clients)
     ]
     for thread in threads:
@@ -276,22 +289,30 @@ def _process(plan: Plan, first_client: int, clients: int) -> LoadResult:
     return result
 
 
-def run(plan: Plan, *, clients: int, processes: int) -> LoadResult:
-    """`clients` concurrent clients spread over `processes` processes, for `plan.seconds`."""
+def fan_out[R: _Mergeable](
+    client: Client, make: Callable[[], R], plan: Any, *, clients: int, processes: int
+) -> R:
+    """`clients` concurrent closed-loop clients (threads) spread over `processes` forked
+    processes, for `plan.seconds`; their results merged. The POS and the search benchmarks'
+    load generator: one process's GIL would cap the load it can send."""
     processes = max(1, min(processes, clients))
-    shares = [
-        clients // processes + (1 if i < clients % processes else 0) for i in range(processes)
-    ]
+    shares = [clients // processes + (i < clients % processes) for i in range(processes)]
     firsts = [sum(shares[:i]) for i in range(processes)]
     if processes == 1:
-        return _process(plan, 0, clients)
-    # fork: this module holds no threads or connections yet, and imports no Django.
+        return _process(client, make, plan, 0, clients)
+    # fork: the callers hold no threads or connections yet.
     with multiprocessing.get_context("fork").Pool(processes) as pool:
-        parts = pool.starmap(_process, [(plan, f, n) for f, n in zip(firsts, shares, strict=True)])
-    merged = LoadResult()
+        args = [(client, make, plan, f, n) for f, n in zip(firsts, shares, strict=True)]
+        parts = pool.starmap(_process, args)
+    merged = make()
     for part in parts:
         merged.merge(part)
     return merged
+
+
+def run(plan: Plan, *, clients: int, processes: int) -> LoadResult:
+    """`clients` concurrent tills spread over `processes` processes, for `plan.seconds`."""
+    return fan_out(_client, LoadResult, plan, clients=clients, processes=processes)
 
 
 def summarise(result: LoadResult) -> dict[str, Any]:

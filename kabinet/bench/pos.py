@@ -326,19 +326,12 @@ class Bench:
         )
 
     def start_server(self) -> None:
-        port = system.free_port()
-        self.base_url = f"http://127.0.0.1:{port}"
-        log = self.work / "server.log"
-        cmd = [sys.executable, "-m", "kabinet.cli", "serve", "--host", "127.0.0.1"]
-        cmd += ["--port", str(port), "--workers", str(self.opts.workers)]
-        cmd += ["--threads", str(self.opts.threads)]
-        with log.open("w") as log_file:
-            self.server = subprocess.Popen(  # noqa: S603 — our own argv
-                cmd, env=self.env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+        try:
+            self.server, self.base_url = system.start_server(
+                env=self.env, work=self.work, workers=self.opts.workers, threads=self.opts.threads
             )
-        problem = system.wait_ready(self.base_url + "/readyz", self.server, log)
-        if problem:
-            raise BenchError(problem)
+        except RuntimeError as exc:
+            raise BenchError(str(exc)) from None
         self.say(f"server: kabinet serve at {self.base_url}, ready")
 
     def count_statements(self) -> dict[str, Any]:

@@ -34,7 +34,6 @@ import argparse
 import http.client
 import json
 import math
-import multiprocessing
 import os
 import random
 import secrets
@@ -42,7 +41,6 @@ import shlex
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -333,21 +331,15 @@ def prepare(*, products: int, queries: int, seed: int = 1) -> dict[str, Any]:
 
 
 @dataclass
-class LoadResult:
-    statuses: Counter[int] = field(default_factory=Counter)
-    latencies_ms: list[float] = field(default_factory=list)
-    empty: int = 0
-    transport_errors: int = 0
-    samples: list[str] = field(default_factory=list)
-    elapsed: float = 0.0
+class LoadResult(load.LoadResult):
+    """What the clients saw; `empty` counts answers that found nothing."""
 
-    def merge(self, other: LoadResult) -> None:
-        self.statuses.update(other.statuses)
-        self.latencies_ms.extend(other.latencies_ms)
-        self.empty += other.empty
-        self.transport_errors += other.transport_errors
-        self.samples.extend(other.samples[: max(0, SAMPLES_KEPT - len(self.samples))])
-        self.elapsed = max(self.elapsed, other.elapsed)
+    empty: int = 0
+
+    def merge(self, other: load.LoadResult) -> None:
+        super().merge(other)
+        if isinstance(other, LoadResult):
+            self.empty += other.empty
 
 
 @dataclass(frozen=True)
@@ -391,36 +383,9 @@ def _client(plan: Plan, client_id: int, deadline: float, result: LoadResult, loc
         result.merge(mine)
 
 
-def _process(plan: Plan, first_client: int, clients: int) -> LoadResult:
-    result = LoadResult()
-    lock = threading.Lock()
-    started = time.monotonic()
-    deadline = started + plan.seconds
-    threads = [
-        threading.Thread(target=_client, args=(plan, first_client + i, deadline, result, lock))
-        for i in range(clients)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    result.elapsed = time.monotonic() - started
-    return result
-
-
 def run_load(plan: Plan, *, clients: int, processes: int = 2) -> LoadResult:
-    """`clients` concurrent clients over `processes` processes, for `plan.seconds`."""
-    processes = max(1, min(processes, clients))
-    shares = [clients // processes + (i < clients % processes) for i in range(processes)]
-    firsts = [sum(shares[:i]) for i in range(processes)]
-    if processes == 1:
-        return _process(plan, 0, clients)
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
-        parts = pool.starmap(_process, [(plan, f, n) for f, n in zip(firsts, shares, strict=True)])
-    merged = LoadResult()
-    for part in parts:
-        merged.merge(part)
-    return merged
+    """`clients` concurrent users over `processes` processes, for `plan.seconds`."""
+    return load.fan_out(_client, LoadResult, plan, clients=clients, processes=processes)
 
 
 def summarise(result: LoadResult) -> dict[str, Any]:
@@ -552,19 +517,12 @@ class Bench:
         return json.loads(self.data_file.read_text())
 
     def start_server(self) -> None:
-        port = system.free_port()
-        self.base_url = f"http://127.0.0.1:{port}"
-        log = self.work / "server.log"
-        cmd = [sys.executable, "-m", "kabinet.cli", "serve", "--host", "127.0.0.1"]
-        cmd += ["--port", str(port), "--workers", str(self.opts.workers)]
-        cmd += ["--threads", str(self.opts.threads)]
-        with log.open("w") as log_file:
-            self.server = subprocess.Popen(  # noqa: S603 — our own argv
-                cmd, env=self.env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+        try:
+            self.server, self.base_url = system.start_server(
+                env=self.env, work=self.work, workers=self.opts.workers, threads=self.opts.threads
             )
-        problem = system.wait_ready(self.base_url + "/readyz", self.server, log)
-        if problem:
-            raise BenchError(problem)
+        except RuntimeError as exc:
+            raise BenchError(str(exc)) from None
         self.say(f"server: kabinet serve at {self.base_url}, ready")
 
     def load(self, target: str, seconds: int) -> Outcome:

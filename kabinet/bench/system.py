@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -159,6 +160,28 @@ def wait_ready(url: str, proc: subprocess.Popen[Any], log: Path, timeout: float 
             pass
         time.sleep(0.3)
     return f"the server was not ready after {timeout:.0f} s:\n{tail(log)}"
+
+
+def start_server(
+    *, env: dict[str, str], work: Path, workers: int, threads: int
+) -> tuple[subprocess.Popen[Any], str]:
+    """`kabinet serve` on a free loopback port, in its own session (so that `stop` takes its
+    workers too), and its base URL once /readyz answers; RuntimeError with the log's tail if
+    it never does."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "kabinet.cli", "serve", "--host", "127.0.0.1"]
+    cmd += ["--port", str(port), "--workers", str(workers), "--threads", str(threads)]
+    log = work / "server.log"
+    with log.open("w") as log_file:
+        proc = subprocess.Popen(  # noqa: S603 — our own argv
+            cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    problem = wait_ready(base_url + "/readyz", proc, log)
+    if problem:
+        stop(proc)
+        raise RuntimeError(problem)
+    return proc, base_url
 
 
 def facts(postgres_version: str | None) -> list[str]:
