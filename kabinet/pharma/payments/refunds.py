@@ -172,14 +172,20 @@ def _send(refund_id: int) -> Refund:
     if refund.status != RefundState.PENDING:
         return refund
     payment = refund.payment
+    provider = get_provider(payment.provider)
     try:
-        result = get_provider(payment.provider).refund(
-            provider_payment_id=payment.provider_payment_id,
-            amount_kopecks=refund.amount_kopecks,
-            description=_("Возврат по заказу %(number)s: %(reason)s")
-            % {"number": payment.order.number, "reason": refund.reason},
-            idempotency_key=refund.idempotency_key,
-        )
+        if refund.provider_refund_id:
+            # The provider has it and said «pending»: ask what became of it. Sending it again
+            # with its key would only repeat that first answer.
+            result = provider.refund_status(refund.provider_refund_id)
+        else:
+            result = provider.refund(
+                provider_payment_id=payment.provider_payment_id,
+                amount_kopecks=refund.amount_kopecks,
+                description=_("Возврат по заказу %(number)s: %(reason)s")
+                % {"number": payment.order.number, "reason": refund.reason},
+                idempotency_key=refund.idempotency_key,
+            )
     except PaymentProviderError as error:
         log.warning(
             "refund not made",

@@ -512,6 +512,24 @@ def yookassa_refund(status="succeeded", value="500.00", **extra):
     }
 
 
+def test_a_refunds_state_is_read_with_get():
+    provider, fake = yookassa(httpx.Response(200, json=yookassa_refund("succeeded")))
+    result = provider.refund_status(REFUND_ID)
+    (request,) = fake.requests
+    assert (request.method, str(request.url)) == (
+        "GET",
+        f"https://api.yookassa.ru/v3/refunds/{REFUND_ID}",
+    )
+    assert (result.provider_refund_id, result.status, result.amount_kopecks) == (
+        REFUND_ID,
+        PaymentStatus.SUCCEEDED,
+        50_000,
+    )
+    with pytest.raises(PaymentProviderError):
+        provider.refund_status("../payments")
+    assert len(fake.requests) == 1
+
+
 def test_a_refund_sends_the_documented_request():
     provider, fake = yookassa(httpx.Response(200, json=yookassa_refund()))
     result = provider.refund(

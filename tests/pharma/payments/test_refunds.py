@@ -433,6 +433,38 @@ def test_a_refund_the_provider_did_not_answer_stays_pending_and_is_resent(
     assert Refund.objects.count() == 1
 
 
+def test_a_refund_the_provider_answered_pending_is_read_again_not_resent(
+    pharmacy, paid, order, monkeypatch
+):
+    """ЮKassa may answer a refund «pending»; a repeated key would only repeat that answer, so
+    the settlement job asks for the refund's state until it is final."""
+    from kabinet.pharma.payments.providers.base import RefundResult
+
+    sent: list[str] = []
+    states = iter([PaymentStatus.PENDING, PaymentStatus.SUCCEEDED])
+
+    def pending_refund(self, **kwargs):
+        sent.append(kwargs["idempotency_key"])
+        return RefundResult("rf-1", PaymentStatus.PENDING, kwargs["amount_kopecks"])
+
+    def refund_status(self, provider_refund_id):
+        assert provider_refund_id == "rf-1"
+        return RefundResult("rf-1", next(states), TOTAL)
+
+    monkeypatch.setattr(TestBankProvider, "refund", pending_refund)
+    monkeypatch.setattr(TestBankProvider, "refund_status", refund_status)
+    order_services.cancel_order(partner=pharmacy.admin, order_id=order.pk)
+    (refund,) = Refund.objects.all()
+    assert (refund.status, refund.provider_refund_id) == (RefundState.PENDING, "rf-1")
+
+    assert tasks.settle_order_job.call(order.pk) == "retry"  # still pending at the provider
+    assert tasks.settle_order_job.call(order.pk, 2) == "done"
+    refund.refresh_from_db()
+    order.refresh_from_db()
+    assert sent == [refund.idempotency_key]  # sent once, then only read
+    assert (refund.status, order.paid_kopecks) == (RefundState.SUCCEEDED, 0)
+
+
 def test_a_refund_the_provider_refused_frees_the_amount_for_a_person(
     pharmacy, paid, order, monkeypatch
 ):

@@ -141,6 +141,11 @@ class PaymentProvider(Protocol):
         """Return part or all of a succeeded payment to the buyer."""
         ...
 
+    def refund_status(self, provider_refund_id: str) -> RefundResult:
+        """A refund as the provider has it now. A refund it answered «pending» is read again
+        with this, not sent again: a repeated key returns the first answer, not the news."""
+        ...
+
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
     """A header's value whatever the case of its name (a plain dict is not case-insensitive)."""

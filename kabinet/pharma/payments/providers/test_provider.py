@@ -243,3 +243,13 @@ class TestBankProvider:
         }
         cache.set(_CACHE_PREFIX + refund_id, done, _CACHE_SECONDS)
         return RefundResult(refund_id, PaymentStatus.SUCCEEDED, amount_kopecks)
+
+    def refund_status(self, provider_refund_id: str) -> RefundResult:
+        done = cache.get(_CACHE_PREFIX + provider_refund_id)
+        if done is None:
+            raise PaymentProviderError(
+                _("Тестовый банк не знает такого возврата."), status_code=404
+            )
+        return RefundResult(
+            provider_refund_id, PaymentStatus(done["status"]), done["amount_kopecks"]
+        )

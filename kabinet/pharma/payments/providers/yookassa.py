@@ -230,6 +230,17 @@ class YooKassaProvider:
             amount_kopecks=state.amount_kopecks,
         )
 
+    def refund_status(self, provider_refund_id: str) -> RefundResult:
+        """The refund as ЮKassa has it now: GET /v3/refunds/{id}."""
+        if not _PAYMENT_ID.match(provider_refund_id):
+            raise PaymentProviderError(_("Неверный идентификатор возврата ЮKassa."))
+        state = self._state(self._request("GET", f"refunds/{provider_refund_id}"))
+        return RefundResult(
+            provider_refund_id=state.provider_payment_id,
+            status=state.status,
+            amount_kopecks=state.amount_kopecks,
+        )
+
     def is_trusted_address(self, remote_addr: str | None) -> bool:
         try:
             address = ipaddress.ip_address((remote_addr or "").strip())
