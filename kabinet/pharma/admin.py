@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from kabinet.accounts.models import User
 from kabinet.core import audit
 from kabinet.core.errors import DomainError
+from kabinet.core.forms import RoublesField
 from kabinet.core.http import client_ip
 from kabinet.core.money import format_rub, parse_amount, to_decimal
 from kabinet.pharma import identifiers, selectors, services
@@ -311,18 +312,6 @@ class LicenceInline(admin.TabularInline):
     form = LicenceAdminForm
     extra = 0
     fields = ("number", "kinds", "issued_on", "expires_on")
-
-
-class RoublesField(forms.DecimalField):
-    """Roubles as people type them: «1 500 000», «1500000,50» or «1500000.50»."""
-
-    def __init__(self, **kwargs):
-        super().__init__(min_value=0, max_digits=15, decimal_places=2, localize=True, **kwargs)
-
-    def to_python(self, value):
-        if isinstance(value, str):
-            value = "".join(value.split()).replace("₽", "")
-        return super().to_python(value)
 
 
 class OrganisationAdminForm(forms.ModelForm):

@@ -201,6 +201,7 @@ def _manager() -> None:
         "change_order",
         "view_reservation",
         "view_payment",
+        "change_payment",  # refunds through the provider
         "view_bankstatement",
         "upload_bankstatement",
     ]

@@ -97,5 +97,10 @@ urlpatterns = [
         name="statement-assign",
     ),
     path("backoffice/payments/", payment_backoffice.payment_list, name="payment-list"),
+    path(
+        "backoffice/payments/<int:pk>/refund/",
+        payment_backoffice.payment_refund,
+        name="payment-refund",
+    ),
     path("backoffice/receivables/", payment_backoffice.receivables, name="receivables"),
 ]

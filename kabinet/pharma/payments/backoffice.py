@@ -7,7 +7,10 @@ in staff holding the page's permission; a partner user is never staff.
 
 from __future__ import annotations
 
+import uuid
+from decimal import Decimal
 from typing import cast
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -15,20 +18,24 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kabinet.accounts.models import User
 from kabinet.core.errors import DomainError, ValidationFailed
-from kabinet.core.forms import add_domain_error
+from kabinet.core.forms import RoublesField, add_domain_error
+from kabinet.core.money import format_rub, parse_amount
 from kabinet.pharma.access import staff_required
-from kabinet.pharma.payments import selectors, statements
-from kabinet.pharma.payments.models import PaymentState, StatementOutcome
+from kabinet.pharma.payments import refunds, selectors, statements
+from kabinet.pharma.payments.models import PaymentState, RefundState, StatementOutcome
 
 VIEW_STATEMENTS = "pharma.view_bankstatement"
 UPLOAD_STATEMENTS = "pharma.upload_bankstatement"
 VIEW_PAYMENTS = "pharma.view_payment"
+# Returning a payment's money through its provider is «changing» the payment.
+REFUND_PAYMENTS = "pharma.change_payment"
 PAYMENTS_PAGE_SIZE = 50
 RECEIVABLES_PAGE_SIZE = 100
 
@@ -215,16 +222,73 @@ def payment_list(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     labels = dict(selectors.provider_choices())
+    may_refund = request.user.has_perm(REFUND_PAYMENTS)
     return render(
         request,
         "pharma/backoffice/payments.html",
         {
             "form": form,
             "page": page,
-            "rows": [(payment, labels.get(payment.provider, payment.provider)) for payment in page],
+            "rows": [
+                (
+                    payment,
+                    labels.get(payment.provider, payment.provider),
+                    RefundForm.fresh() if may_refund and refunds.refundable(payment) else None,
+                )
+                for payment in page
+            ],
             "query": _page_query(request),
         },
     )
+
+
+class RefundForm(forms.Form):
+    amount = RoublesField(label=gettext_lazy("Сумма возврата, ₽"), min_value=Decimal("0.01"))
+    reason = forms.CharField(label=gettext_lazy("Причина"), max_length=200)
+    # Made with the page: the same form sent twice (a double click, a reload) is one refund.
+    key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+    @classmethod
+    def fresh(cls) -> RefundForm:
+        return cls(initial={"key": uuid.uuid4().hex})
+
+
+@require_POST
+@staff_required(VIEW_PAYMENTS, REFUND_PAYMENTS)
+def payment_refund(request: HttpRequest, pk: int) -> HttpResponse:
+    """Return part or all of an online payment to the buyer through its provider."""
+    form = RefundForm(request.POST)
+    payment = selectors.payment(pk)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    else:
+        data = form.cleaned_data
+        try:
+            refund = refunds.refund_payment(
+                payment_id=payment.pk,
+                amount_kopecks=parse_amount(data["amount"]),
+                reason=data["reason"],
+                idempotency_key=data["key"],
+                by=_staff(request),
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            text = {
+                RefundState.SUCCEEDED: _("Возврат %(amount)s по заказу %(number)s выполнен."),
+                RefundState.PENDING: _(
+                    "Возврат %(amount)s по заказу %(number)s в обработке у провайдера."
+                ),
+                RefundState.FAILED: _(
+                    "Провайдер отклонил возврат %(amount)s по заказу %(number)s."
+                ),
+            }[RefundState(refund.status)]
+            notice = {"amount": format_rub(refund.amount_kopecks), "number": payment.order.number}
+            level = messages.error if refund.status == RefundState.FAILED else messages.success
+            level(request, text % notice)
+    return redirect(f"{reverse('pharma:payment-list')}?{urlencode({'q': payment.order.number})}")
 
 
 @require_GET

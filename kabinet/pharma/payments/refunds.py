@@ -33,6 +33,8 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kabinet.accounts.models import User
+from kabinet.core import audit
 from kabinet.core.errors import Conflict, NotFound, RuleViolation, ValidationFailed
 from kabinet.core.money import format_rub
 from kabinet.pharma.orders.models import Order, OrderStatus
@@ -77,10 +79,21 @@ def refund_summary(order: Order) -> RefundSummary:
     )
 
 
+def refundable(payment: Payment) -> bool:
+    """Whether a person may return money of this payment through its provider now."""
+    return payment.provider in PROVIDER_NAMES and payment.refundable_kopecks > 0
+
+
 def refund_payment(
-    *, payment_id: int, amount_kopecks: int, reason: str, idempotency_key: str | None = None
+    *,
+    payment_id: int,
+    amount_kopecks: int,
+    reason: str,
+    idempotency_key: str | None = None,
+    by: User | None = None,
 ) -> Refund:
-    """Refund part or all of a succeeded online payment; the same key gives the same refund."""
+    """Refund part or all of a succeeded online payment; the same key gives the same refund.
+    `by`: the member of staff who decided it, for the audit log."""
     if type(amount_kopecks) is not int or amount_kopecks <= 0:
         raise ValidationFailed(_("Сумма возврата должна быть положительной."), field="amount")
     key = (idempotency_key or uuid.uuid4().hex).strip()
@@ -96,6 +109,14 @@ def refund_payment(
         refund = Refund.objects.filter(idempotency_key=key).first()
         if refund is None:
             refund = _reserve(payment, amount_kopecks, reason=reason, key=key)
+            if by is not None:
+                audit.record(
+                    action="pharma.payment.refund",
+                    actor=by,
+                    obj=refund,
+                    reason=reason,
+                    data={"payment": payment.pk, "amount_kopecks": amount_kopecks},
+                )
         elif (refund.payment_id, refund.amount_kopecks) != (payment.pk, amount_kopecks):
             raise Conflict(_("Этот ключ уже использован для другого возврата."))
     return _send(refund.pk)

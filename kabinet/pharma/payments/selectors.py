@@ -107,6 +107,13 @@ def payments(criteria: PaymentFilter) -> QuerySet[Payment]:
     return found.order_by("-created_at", "-id")
 
 
+def payment(pk: int) -> Payment:
+    found = Payment.objects.select_related("order").filter(pk=pk).first()
+    if found is None:
+        raise NotFound(_("Платёж не найден."))
+    return found
+
+
 def provider_choices() -> list[tuple[str, str]]:
     """The providers payments were recorded under, with names people know."""
     labels = {

@@ -17,12 +17,11 @@ from kabinet.pharma.models import Organisation
 from kabinet.pharma.payments import services as payment_services
 from kabinet.pharma.payments.credit import outstanding_debt_kopecks
 from kabinet.pharma.payments.models import Payment
-from kabinet.pharma.payments.providers.base import PaymentStatus
-from kabinet.pharma.payments.providers.test_provider import TestBankProvider
 from kabinet.pharma.payments.statements import upload_statement
 from tests.pharma.conftest import PASSWORD, client_for
 from tests.pharma.orders.conftest import build_catalog
 from tests.pharma.payments.statements import TOTAL, for_invoice, paying, place, statement
+from tests.pharma.payments.test_refunds import pay_at_bank
 
 pytestmark = pytest.mark.django_db
 
@@ -55,14 +54,8 @@ def payments(pharmacy, other_pharmacy, catalog, cashier):
     """An online payment paid and one pending, and a bank payment from a statement."""
     online = place(pharmacy, method="online")
     paid_online = payment_services.start_online_payment(partner=pharmacy.admin, order_id=online.pk)
-    body, headers = TestBankProvider().signed_event(
-        provider_payment_id=paid_online.provider_payment_id,
-        status=PaymentStatus.SUCCEEDED,
-        amount_kopecks=TOTAL,
-    )
-    payment_services.handle_webhook(
-        provider="test_bank", body=body, headers=headers, remote_addr=None
-    )
+    # Paid on the test bank's page: the bank, too, knows it paid (a refund goes back there).
+    pay_at_bank(paid_online, client_for(pharmacy.admin))
     waiting = place(pharmacy, method="online")
     pending = payment_services.start_online_payment(partner=pharmacy.admin, order_id=waiting.pk)
     by_invoice = place(pharmacy)
@@ -207,3 +200,72 @@ def test_orders_changelist_shows_paid_and_filters_by_payment(pharmacy, catalog, 
     page = client.get(reverse("admin:pharma_order_change", args=[full.pk])).content.decode()
     assert "· bank · 1\u202f541,00\u00a0₽ · оплачен</li>" in page
     assert f"{reverse('pharma:payment-list')}?q=" in page
+
+
+# --- a refund decided by a person --------------------------------------------------------------
+
+
+def refund_form_key(html: str, payment_pk: int) -> str:
+    form = html.split(f'data-refund-form="{payment_pk}"', 1)[1].split("</form>", 1)[0]
+    return re.search(r'name="key" value="([0-9a-f]+)"', form).group(1)
+
+
+def test_staff_with_the_permission_refunds_part_of_an_online_payment_once(payments, cashier):
+    from kabinet.core.audit import AuditEntry
+    from kabinet.pharma.payments.models import Refund, RefundState
+
+    online = payments["online"]
+    client = staff(cashier)
+    # Only those who may change payments see the form, and only on refundable payments.
+    assert 'data-refund-form="' not in client.get(PAYMENTS).content.decode()
+    cashier.user_permissions.add(Permission.objects.get(codename="change_payment"))
+    client = staff(cashier)
+    html = client.get(PAYMENTS).content.decode()
+    assert f'data-refund-form="{online.pk}"' in html
+    assert f'data-refund-form="{payments["bank"].pk}"' not in html  # returned by a person
+    assert f'data-refund-form="{payments["pending"].pk}"' not in html  # nothing received
+    key = refund_form_key(html, online.pk)
+
+    url = reverse("pharma:payment-refund", args=[online.pk])
+    form = {"amount": "100,50", "reason": "Бой при доставке", "key": key}
+    response = client.post(url, form)
+    assert response.status_code == 302
+    (refund,) = Refund.objects.all()
+    assert (refund.payment_id, refund.amount_kopecks, refund.status) == (
+        online.pk,
+        10_050,
+        RefundState.SUCCEEDED,
+    )
+    online.order.refresh_from_db()
+    assert online.order.paid_kopecks == TOTAL - 10_050
+    entry = AuditEntry.objects.get(action="pharma.payment.refund")
+    assert (entry.actor_id, entry.reason) == (cashier.pk, "Бой при доставке")
+
+    client.post(url, form)  # the same form again: the same refund
+    assert Refund.objects.count() == 1
+
+    # More than is left of the payment is refused, and nothing changes.
+    too_much = {"amount": "99999", "reason": "x", "key": "other-key"}
+    response = client.post(url, too_much, follow=True)
+    assert "Вернуть можно не больше" in response.content.decode()
+    assert Refund.objects.count() == 1
+
+
+def test_a_refund_needs_the_permission_and_a_positive_amount(payments, cashier):
+    from kabinet.pharma.payments.models import Refund
+
+    url = reverse("pharma:payment-refund", args=[payments["online"].pk])
+    form = {"amount": "10", "reason": "x", "key": "k1"}
+    assert staff(cashier).post(url, form).status_code == 403
+    cashier.user_permissions.add(Permission.objects.get(codename="change_payment"))
+    response = staff(cashier).post(url, {**form, "amount": "0"}, follow=True)
+    assert response.status_code == 200
+    assert not Refund.objects.exists()
+    bank_url = reverse("pharma:payment-refund", args=[payments["bank"].pk])
+    response = staff(cashier).post(bank_url, form, follow=True)
+    assert "возвращают вручную" in response.content.decode()
+    assert not Refund.objects.exists()
+    assert (
+        staff(cashier).post(reverse("pharma:payment-refund", args=[999999]), form).status_code
+        == 404
+    )
