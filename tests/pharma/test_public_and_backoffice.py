@@ -75,7 +75,7 @@ def test_branches_page_lists_regions_addresses_and_phones(client, db):
     assert "Краснодарский край" in html
     assert "г. Краснодар, ул. Уральская, д. 75" in html
     assert "+7 861 210-45-20" in html
-    assert "34 региональных филиалов." in html
+    assert "34 региональных филиала." in html  # 1 филиал, 2–4 филиала, 5 филиалов
 
 
 def test_queues_page_counts_and_highlights_waiting_over_a_day(client, manager, moscow):
