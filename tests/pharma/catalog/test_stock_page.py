@@ -73,6 +73,15 @@ def test_filters(catalog):
     assert series(StockFilter(reserved_only=True, expiring_within_days=30)) == ["N9"]
 
 
+def days_word(n: int) -> str:
+    """день / дня / дней, as Russian counts them."""
+    if n % 10 == 1 and n % 100 != 11:
+        return "день"
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return "дня"
+    return "дней"
+
+
 def test_the_page_shows_quantity_reserved_free_and_expiry(catalog, storekeeper):
     client = Client()
     client.force_login(storekeeper)
@@ -88,7 +97,7 @@ def test_the_page_shows_quantity_reserved_free_and_expiry(catalog, storekeeper):
     ]
     # The page counts days from the real today; the fixture's dates are fixed.
     days = (offer.expires_on - timezone.localdate()).days
-    badge = "истёк" if days < 0 else "" if days > 90 else "1 день" if days == 1 else f"{days} дн."
+    badge = "истёк" if days < 0 else "" if days > 90 else f"{days} {days_word(days)}"
     assert cells[0] == "Склад Москва-2"
     assert cells[1].startswith("Нурофен")
     assert cells[2:] == ["N9", f"{offer.expires_on:%d.%m.%Y} {badge}".strip(), "12", "4", "8"]
